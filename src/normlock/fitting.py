@@ -124,9 +124,9 @@ def fit(
             states = {f.name: _new_state(f, exact_limit) for f in features if not f.passthrough}
         else:
             _check_same_columns(read, columns, index)
-        row_sketch = row_sketch.update(_update(states, read, origin))
+        row_sketch = row_sketch.update_hashes(_update(states, read, origin))
         if target_state is not None and target_name is not None:
-            _update({target_name: target_state}, read, origin)
+            _update({target_name: target_state}, read, origin, hash_rows=False)
         rows += read.rows
     if not columns:
         raise InputError("no data to fit on: the source yielded no chunk")
@@ -255,10 +255,14 @@ def _block(read: Columns, names: list[str]) -> np.ndarray | list[np.ndarray]:
     return _columns(read, names)
 
 
-def _update(states: dict[str, _FeatureState], read: Columns, origin: Origin) -> list[np.ndarray]:
-    """Fold one chunk into the features' summaries; returns the feature columns it read."""
+def _update(
+    states: dict[str, _FeatureState], read: Columns, origin: Origin, *, hash_rows: bool = True
+) -> np.ndarray:
+    """Fold one chunk into the features' summaries; returns the hashes of its rows over
+    these features (none when not ``hash_rows``)."""
+    hashes = np.empty(read.rows if states and hash_rows else 0, dtype=np.uint64)
     if not states:
-        return []
+        return hashes
     names = list(states)
     block = _block(read, names)
     stores = [s.reference.quantiles for s in states.values()]
@@ -269,14 +273,14 @@ def _update(states: dict[str, _FeatureState], read: Columns, origin: Origin) -> 
         sampling = (max(taus), max(sizes), where)
     limit = stores[0].limit
     columns = [block[:, j] for j in range(len(names))] if isinstance(block, np.ndarray) else block
-    summaries = Summary.of_columns(block, limit, sampling, stores)
+    summaries = Summary.of_columns(block, limit, sampling, stores, hashes if hash_rows else None)
     for state, chunk, raw in zip(states.values(), summaries, columns, strict=True):
         _check_policies(state, chunk, raw, origin)
         state.reference = state.reference.merge(chunk)
         if state.first_stage is not None:
             staged = _run_steps(state.spec.name, list(state.prefix), raw, origin)
             state.first_stage = state.first_stage.update(staged)
-    return columns
+    return hashes
 
 
 def _run_steps(name: str, steps: list[Step], raw: np.ndarray, origin: Origin) -> np.ndarray:
@@ -353,5 +357,5 @@ def _fit_target_array(
             f"target must be a 1-D array with one value per row ({rows}), got shape {values.shape}"
         )
     read = read_columns({state.spec.name: values})
-    _update({state.spec.name: state}, read, Origin())
+    _update({state.spec.name: state}, read, Origin(), hash_rows=False)
     return _fit_feature(state, _replayer(lambda: iter([read.arrays]), None, exact_limit))

@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from normlock.export.tolerance import ULPS
+from normlock.export.tolerance import RUNTIMES, ULPS
 
 DOCS = Path(__file__).parents[2] / "docs" / "exports.md"
 
 
 def test_the_documented_ulps_are_the_tested_ones() -> None:
-    rows = re.findall(r"^\| `([a-z0-9-]+)` \| (\S+) \| (\S+) \|", DOCS.read_text(), re.M)
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \| (\S+) \| (\S+) \| (\S+) \|", DOCS.read_text(), re.M)
     documented = {
-        name: {rt: float(v) for rt, v in (("torch", torch), ("onnx", onnx)) if v != "—"}
-        for name, torch, onnx in rows
+        name: {rt: float(v) for rt, v in zip(RUNTIMES, values, strict=True) if v != "—"}
+        for name, *values in rows
     }
     assert documented == ULPS

@@ -60,7 +60,7 @@ def test_row_hash_matches_its_documented_definition(rows: list[tuple[float, floa
 def test_compiled_row_hash_equals_the_numpy_reference(
     rows: list[tuple[float, float, float]],
 ) -> None:
-    from normlock.stats.rows import _numpy_row_hashes
+    from normlock.stats.kernel import _numpy_row_hashes
 
     columns = [np.array([r[j] for r in rows]) for j in range(3)]
     with np.errstate(over="ignore"):

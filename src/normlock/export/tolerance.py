@@ -1,4 +1,5 @@
-"""How far the torch and ONNX exports may differ from ``lock.transform``, value by value.
+"""How far the torch and ONNX exports, or numpy on another machine, may differ from
+``lock.transform``, value by value.
 
 Arithmetic operations (``sub``, ``add``, ``mul``, ``div``, ``clip``) and the uniform
 quantile map are exact: the same bits. The logarithms, the power transforms and the
@@ -31,15 +32,16 @@ from normlock.methods import get_method
 from normlock.methods.ops import Op, run
 
 ULPS: dict[str, dict[str, float]] = {
-    "log": {"torch": 2, "onnx": 2},
-    "log1p": {"torch": 2, "onnx": 4},
-    "yeo-johnson": {"torch": 2, "onnx": 2},
-    "box-cox": {"torch": 4, "onnx": 4},
-    "quantile-normal": {"torch": 8},
+    "log": {"torch": 2, "onnx": 2, "numpy": 4},
+    "log1p": {"torch": 2, "onnx": 4, "numpy": 4},
+    "yeo-johnson": {"torch": 2, "onnx": 2, "numpy": 4},
+    "box-cox": {"torch": 4, "onnx": 4, "numpy": 4},
+    "quantile-normal": {"torch": 8, "numpy": 4},
 }
-"""ulps of each non-linear operation's own result (see the module docstring), per runtime."""
+"""ulps of each non-linear operation's own result (see the module docstring), per runtime;
+``numpy`` is numpy and SciPy on another CPU or build than the one compared with."""
 
-RUNTIMES = ("torch", "onnx")
+RUNTIMES = ("torch", "onnx", "numpy")
 _EPS = float(np.spacing(1.0))
 
 
@@ -51,7 +53,7 @@ def allowed_difference(
     Args:
         feature: the locked feature.
         x: input values of the feature (any numeric dtype).
-        runtime: ``"torch"`` or ``"onnx"``.
+        runtime: ``"torch"``, ``"onnx"`` or ``"numpy"`` (on another CPU or build).
         dtype: the output dtype, ``np.float64`` or ``np.float32``.
 
     Returns:

@@ -7,8 +7,9 @@
  * Python adds the limbs into one integer. Nothing is rounded, so any split of the rows
  * gives the same integers.
  *
- * The fast path works on blocks of BLOCK rows, one column at a time (converted to
- * float64 in a scratch buffer). With sigma a power of two above the block's largest
+ * This portable path works on blocks of BLOCK rows, one column at a time (converted to
+ * float64 in a scratch buffer); CPUs with AVX2 and FMA take _moments_avx2.c where the
+ * layout allows (adjacent columns or adjacent rows). With sigma a power of two above the block's largest
  * magnitude (Rump, Ogita & Oishi's ExtractVector), q = (sigma + r) - sigma puts every
  * value's high bits on one grid, so the float64 sum of the q is exact in any order, and
  * r - q is the exact remainder for the next level. x*x is split exactly into p + e
@@ -20,19 +21,10 @@
  * Build with -ffp-contract=off: a fused multiply-add would change the rounding the
  * error-free transformations rely on.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <math.h>
-#include <stdint.h>
-#include <string.h>
+#include "_moments.h"
 
-#define UNIT_BITS 2400
-#define NLIMBS 160
-#define BLOCK 1024
-#define HEADROOM 13 /* 2**13 >= 2 * (2 * BLOCK + 2): room for two terms per row */
 #define PITCH (BLOCK + 24) /* scratch column pitch: avoids cache-set aliasing */
 #define LEVELS 4
-#define CARRY_EVERY (1 << 20)
 
 /* Four doubles at a time (SSE2 pairs, or AVX2 in the avx2 clone); explicit lanes keep
  * every reduction's order fixed, with no reassociation by the compiler. */
@@ -47,64 +39,6 @@ static inline v4d load4(const double *p) {
 static inline void store4(double *p, v4d v) { memcpy(p, &v, sizeof v); }
 static inline v4d select4(v4i mask, v4d a, v4d b) { return (v4d)((mask & (v4i)a) | (~mask & (v4i)b)); }
 static inline v4d splat4(double x) { return (v4d){x, x, x, x}; }
-
-typedef struct {
-    int64_t limb[NLIMBS];
-    int64_t adds;
-} acc_t;
-
-typedef struct {
-    int64_t count, nan, posinf, neginf;
-    double min, max;
-    int negzero, poszero;
-    acc_t sum, sq;
-} column_t;
-
-static void acc_normalize(acc_t *a) {
-    for (int i = 0; i < NLIMBS - 1; i++) {
-        int64_t carry = a->limb[i] >> 32; /* arithmetic shift: floor division */
-        a->limb[i] -= carry * ((int64_t)1 << 32);
-        a->limb[i + 1] += carry;
-    }
-    a->adds = 0;
-}
-
-/* Add the unsigned value u * 2**(shift - UNIT_BITS), u < 2**64, with sign. */
-static void acc_add_bits(acc_t *a, uint64_t u, int shift, int negative) {
-    if (u == 0) return;
-    int idx = shift >> 5, off = shift & 31;
-    unsigned __int128 t = (unsigned __int128)u << off;
-    int64_t parts[3] = {(int64_t)(t & 0xffffffffu), (int64_t)((t >> 32) & 0xffffffffu),
-                        (int64_t)(t >> 64)};
-    for (int k = 0; k < 3; k++) a->limb[idx + k] += negative ? -parts[k] : parts[k];
-    if (++a->adds >= CARRY_EVERY) acc_normalize(a);
-}
-
-/* x = m * 2**e with |m| < 2**53, for finite nonzero x. */
-static void split_double(double x, uint64_t *m, int *e) {
-    int exponent;
-    double f = frexp(fabs(x), &exponent);
-    *m = (uint64_t)ldexp(f, 53);
-    *e = exponent - 53;
-}
-
-static void acc_add_double(acc_t *a, double x) {
-    if (x == 0.0) return;
-    uint64_t m;
-    int e;
-    split_double(x, &m, &e);
-    acc_add_bits(a, m, e + UNIT_BITS, x < 0);
-}
-
-static void acc_add_square(acc_t *a, double x) {
-    if (x == 0.0) return;
-    uint64_t m;
-    int e;
-    split_double(x, &m, &e);
-    unsigned __int128 s = (unsigned __int128)m * m;
-    acc_add_bits(a, (uint64_t)s, 2 * e + UNIT_BITS, 0);
-    acc_add_bits(a, (uint64_t)(s >> 64), 2 * e + 64 + UNIT_BITS, 0);
-}
 
 /* One extraction level: out[i] = in[i] - q[i] (or in[i]**2 - q[i] when `square`), with
  * the exact sum of the q added to acc. Returns the number of nonzero remainders. */
@@ -154,12 +88,6 @@ static inline __attribute__((always_inline)) void extract(acc_t *acc, const doub
         if (terms[i] != 0.0) acc_add_double(acc, terms[i]);
 }
 
-static int exponent_above(double magnitude) { /* magnitude < 2**result */
-    int e;
-    frexp(magnitude, &e);
-    return e;
-}
-
 typedef struct {
     double lo, hi, amax, amin_nonzero;
 } extrema_t;
@@ -186,10 +114,9 @@ static Py_ssize_t clear_nonfinite(column_t *c, double *x, Py_ssize_t n, extrema_
     return finite;
 }
 
-/* One block of one column, already float64 in x[0..n). */
 __attribute__((target_clones("avx2", "default")))
-static void block_column(column_t *c, double *restrict x, double *restrict work, Py_ssize_t n,
-                         int from_float32) {
+void nl_block_column(column_t *c, double *restrict x, double *restrict work, Py_ssize_t n,
+                     int from_float32) {
     extrema_t e = {INFINITY, -INFINITY, 0.0, INFINITY};
     double amin = INFINITY;
     int bad = 0;
@@ -227,13 +154,7 @@ static void block_column(column_t *c, double *restrict x, double *restrict work,
             e.amin_nonzero = (a != 0.0 && a < e.amin_nonzero) ? a : e.amin_nonzero;
         }
     }
-    if (amin == 0.0) { /* zeros present: record their signs (NaN and inf are never 0) */
-        for (Py_ssize_t i = 0; i < n; i++) {
-            if (x[i] == 0.0) {
-                if (signbit(x[i])) c->negzero = 1; else c->poszero = 1;
-            }
-        }
-    }
+    if (amin == 0.0) note_zero_signs(c, (const char *)x, n, sizeof(double), 0); /* NaN, inf are not 0 */
     Py_ssize_t finite = bad ? clear_nonfinite(c, x, n, &e) : n;
     c->count += finite;
     if (finite == 0) return;
@@ -289,51 +210,104 @@ static void load_block(double *dst, const char *src, Py_ssize_t n, Py_ssize_t co
     }
 }
 
-static void init_column(column_t *c) {
-    memset(c, 0, sizeof(*c));
-    c->min = INFINITY;
-    c->max = -INFINITY;
+static int fast_cpu; /* AVX2 and FMA: set when the module loads */
+
+/* n rows of every column, at base, through the fast path where the layout allows. */
+static void moments_block(column_t *out, const char *base, Py_ssize_t n, Py_ssize_t cols,
+                          Py_ssize_t rs, Py_ssize_t cs, int from_float32, double *scratch,
+                          double *work) {
+    Py_ssize_t size = from_float32 ? 4 : 8, first = 0;
+    if (fast_cpu && rs == size) { /* adjacent rows: one column at a time */
+        for (Py_ssize_t j = 0; j < cols; j++) nl_fast_column(&out[j], base + j * cs, n, from_float32, work);
+        return;
+    }
+    if (fast_cpu && cs == size) /* adjacent columns: four at a time */
+        for (; first + 4 <= cols; first += 4)
+            nl_fast_row_group(&out[first], base + first * size, n, rs, from_float32, work);
+    load_block(scratch, base + first * cs, n, cols - first, rs, cs, from_float32);
+    for (Py_ssize_t j = first; j < cols; j++)
+        nl_block_column(&out[j], scratch + (j - first) * PITCH, work, n, from_float32);
 }
 
-/* moments(array2d) -> tuple of arrays; the GIL is released while it runs. */
+__attribute__((target_clones("avx2", "default")))
+static void hash_column(uint64_t *restrict state, const char *restrict data, Py_ssize_t n,
+                        Py_ssize_t stride, int is32, uint64_t salt) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double v = is32 ? (double)*(const float *)(data + i * stride) : *(const double *)(data + i * stride);
+        state[i] = row_hash_step(state[i], v, salt);
+    }
+}
+
+/* Row hashes of n rows at base into state[0..n). */
+static void hash_block(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
+                       Py_ssize_t rs, Py_ssize_t cs, int from_float32) {
+    uint64_t start = mix64((uint64_t)cols);
+    for (Py_ssize_t i = 0; i < n; i++) state[i] = start;
+    if (fast_cpu && cs == (from_float32 ? 4 : 8)) {
+        nl_fast_hash_rows(state, base, n, cols, rs, from_float32);
+    } else {
+        for (Py_ssize_t j = 0; j < cols; j++)
+            hash_column(state, base + j * cs, n, rs, from_float32, ROW_HASH_G * (uint64_t)(j + 1));
+    }
+    for (Py_ssize_t i = 0; i < n; i++) state[i] = mix64(state[i]) >> 16;
+}
+
+/* moments(array2d, hashes=None) -> per column tuples; with a uint64 array `hashes` as
+ * long as the rows, also the rows' hashes, in the same pass. The GIL is released. */
 static PyObject *moments(PyObject *self, PyObject *args) {
-    Py_buffer view;
-    PyObject *obj;
-    if (!PyArg_ParseTuple(args, "O", &obj)) return NULL;
+    Py_buffer view, hashes = {0};
+    PyObject *obj, *hashes_obj = Py_None;
+    if (!PyArg_ParseTuple(args, "O|O", &obj, &hashes_obj)) return NULL;
     if (PyObject_GetBuffer(obj, &view, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return NULL;
-    int from_float32;
     if (view.ndim != 2 || view.format == NULL || (strcmp(view.format, "f") && strcmp(view.format, "d"))) {
         PyBuffer_Release(&view);
         PyErr_SetString(PyExc_TypeError, "moments needs a 2-D float32 or float64 array");
         return NULL;
     }
-    from_float32 = strcmp(view.format, "f") == 0;
+    int from_float32 = strcmp(view.format, "f") == 0;
     Py_ssize_t rows = view.shape[0], cols = view.shape[1];
     Py_ssize_t rs = view.strides[0], cs = view.strides[1];
+    if (hashes_obj != Py_None) {
+        if (PyObject_GetBuffer(hashes_obj, &hashes, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        if (hashes.len != rows * 8) {
+            PyBuffer_Release(&hashes);
+            PyBuffer_Release(&view);
+            PyErr_SetString(PyExc_ValueError, "moments: hashes must be one uint64 per row");
+            return NULL;
+        }
+    }
     column_t *out = PyMem_RawCalloc(cols ? cols : 1, sizeof(column_t));
     /* one block of every column as float64, column after column, plus work space */
-    double *scratch = PyMem_RawMalloc(sizeof(double) * (PITCH * cols + 2 * BLOCK));
+    double *scratch = PyMem_RawMalloc(sizeof(double) * (PITCH * cols + 3 * BLOCK));
     if (!out || !scratch) {
         PyMem_RawFree(out);
         PyMem_RawFree(scratch);
+        if (hashes.buf) PyBuffer_Release(&hashes);
         PyBuffer_Release(&view);
         return PyErr_NoMemory();
     }
     const char *base = view.buf;
-    double *work = scratch + PITCH * cols;
+    uint64_t *state = hashes.buf;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t j = 0; j < cols; j++) init_column(&out[j]);
+    for (Py_ssize_t j = 0; j < cols; j++) {
+        out[j].min = INFINITY;
+        out[j].max = -INFINITY;
+    }
     for (Py_ssize_t start = 0; start < rows; start += BLOCK) {
         Py_ssize_t n = rows - start < BLOCK ? rows - start : BLOCK;
-        load_block(scratch, base + start * rs, n, cols, rs, cs, from_float32);
-        for (Py_ssize_t j = 0; j < cols; j++)
-            block_column(&out[j], scratch + j * PITCH, work, n, from_float32);
+        if (state) hash_block(state + start, base + start * rs, n, cols, rs, cs, from_float32);
+        moments_block(out, base + start * rs, n, cols, rs, cs, from_float32, scratch,
+                      scratch + PITCH * cols);
     }
     for (Py_ssize_t j = 0; j < cols; j++) {
         acc_normalize(&out[j].sum);
         acc_normalize(&out[j].sq);
     }
     Py_END_ALLOW_THREADS
+    if (hashes.buf) PyBuffer_Release(&hashes);
     PyBuffer_Release(&view);
     PyMem_RawFree(scratch);
 
@@ -474,32 +448,9 @@ static PyObject *affine(PyObject *self, PyObject *args) {
     return result;
 }
 
-/* row_hash(columns, out): the 48-bit row hash "normlock-row-v1" of every row of the
- * equal-length float32/float64 1-D arrays `columns` into the uint64 array `out`:
- *   h = mix(width); for column j: h = (h ^ (bits_j + G * (j + 1))) * M, h ^= h >> 32;
- *   hash = mix(h) >> 16
- * with bits_j the float64 bits of the value (-0.0 as +0.0, every NaN as 0x7ff8...),
- * G = 0x9E3779B97F4A7C15, M = 0xD6E8FEB86659FD93 and splitmix64's finalizer `mix`. */
-static inline uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-__attribute__((target_clones("avx2", "default")))
-static void hash_column(uint64_t *restrict state, const char *restrict data, Py_ssize_t n,
-                        Py_ssize_t stride, int is32, uint64_t salt) {
-    for (Py_ssize_t i = 0; i < n; i++) {
-        double v = is32 ? (double)*(const float *)(data + i * stride) : *(const double *)(data + i * stride);
-        uint64_t bits;
-        v = v == 0.0 ? 0.0 : v;
-        memcpy(&bits, &v, sizeof bits);
-        bits = v != v ? 0x7FF8000000000000ull : bits;
-        uint64_t h = (state[i] ^ (bits + salt)) * 0xD6E8FEB86659FD93ull;
-        state[i] = h ^ (h >> 32); /* carry the high bits' differences down */
-    }
-}
-
+/* row_hash(columns, out): the 48-bit row hash "normlock-row-v1" (see _moments.h) of
+ * every row of the equal-length float32/float64 1-D arrays `columns` into the uint64
+ * array `out`. */
 static PyObject *row_hash(PyObject *self, PyObject *args) {
     PyObject *seq, *out_obj;
     if (!PyArg_ParseTuple(args, "OO", &seq, &out_obj)) return NULL;
@@ -538,7 +489,7 @@ static PyObject *row_hash(PyObject *self, PyObject *args) {
             for (Py_ssize_t j = 0; j < cols; j++)
                 hash_column(state + begin, (const char *)views[j].buf + begin * views[j].strides[0], n,
                             views[j].strides[0], !strcmp(views[j].format, "f"),
-                            0x9E3779B97F4A7C15ull * (uint64_t)(j + 1));
+                            ROW_HASH_G * (uint64_t)(j + 1));
         }
         for (Py_ssize_t i = 0; i < rows; i++) state[i] = mix64(state[i]) >> 16;
         Py_END_ALLOW_THREADS
@@ -555,7 +506,7 @@ static PyObject *row_hash(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"moments", moments, METH_VARARGS,
-     "moments(array2d) -> per column (count, nan, posinf, neginf, min, max, negzero, "
+     "moments(array2d, hashes=None) -> per column (count, nan, posinf, neginf, min, max, negzero, "
      "poszero, sum_limbs, sq_limbs); limbs are int64 little-endian, 32 bits apart, in units "
      "of 2**-2400."},
     {"affine", affine, METH_VARARGS,
@@ -567,4 +518,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_moments",
                                     "Exact one-pass moments of float columns.", -1, methods};
 
-PyMODINIT_FUNC PyInit__moments(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__moments(void) {
+    fast_cpu = nl_fast_available();
+    return PyModule_Create(&module);
+}

@@ -1,11 +1,14 @@
-"""Column moments from the compiled kernel, across threads, with a numpy fallback.
+"""The compiled kernels, across threads, each with its numpy reference.
 
 :func:`column_moments` returns, per column of a 2-D float array, the counts, extrema
 (with the signs of zero extremes settled) and exact sums that a
-:class:`~normlock.stats.summary.Summary` holds. The compiled kernel (``_moments.c``)
-releases the GIL, so row ranges run on several cores; the results are exact integers,
-so the split cannot change them. Without the compiled kernel, the numpy implementation
-in :mod:`normlock.stats.exact` gives the same integers, slower.
+:class:`~normlock.stats.summary.Summary` holds, and can fill in the rows' hashes
+(:func:`row_hashes`, see :mod:`normlock.stats.rows`) in the same pass over the data.
+:func:`affine_columns` is the fused ``(x - center) / scale`` transform. The compiled
+kernel (``_moments.c``, with an AVX2 path in ``_moments_avx2.c``) releases the GIL, so
+row ranges run on several cores; the results are exact integers, so the split cannot
+change them. Without the compiled kernel, the numpy implementations (here and in
+:mod:`normlock.stats.exact`) give the same results, slower.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ except ImportError:  # pragma: no cover - only without a C compiler at install t
 
 MIN_ROWS_PER_THREAD = 1 << 16
 _LIMB_BITS = 32
+HASH_BITS = 48
+_GOLDEN = 0x9E3779B97F4A7C15
+_MULTIPLIER = 0xD6E8FEB86659FD93
+_CANONICAL_NAN = 0x7FF8000000000000
 
 
 @dataclass(frozen=True)
@@ -90,8 +97,12 @@ def _limbs_to_int(raw: bytes) -> int:
     return total
 
 
-def _compiled(block: np.ndarray) -> list[tuple]:
-    return run_parallel(lambda r: _moments.moments(block[r[0] : r[1]]), row_ranges(block.shape[0]))
+def _compiled(block: np.ndarray, hashes: np.ndarray | None) -> list[tuple]:
+    def run(bound: tuple[int, int]) -> list[tuple]:
+        a, b = bound
+        return _moments.moments(block[a:b], None if hashes is None else hashes[a:b])
+
+    return run_parallel(run, row_ranges(block.shape[0]))
 
 
 def _zero_signed(value: float, negzero: bool, poszero: bool, *, lowest: bool) -> float:
@@ -102,14 +113,24 @@ def _zero_signed(value: float, negzero: bool, poszero: bool, *, lowest: bool) ->
     return 0.0 if poszero else -0.0
 
 
-def column_moments(block: np.ndarray | Sequence[np.ndarray]) -> list[ColumnMoments]:
+def column_moments(
+    block: np.ndarray | Sequence[np.ndarray], hashes: np.ndarray | None = None
+) -> list[ColumnMoments]:
     """Moments of each column of a 2-D float32/float64 array (any strides), or of each
-    1-D array of a list of equal-length columns (no copy into one matrix)."""
-    if not isinstance(block, np.ndarray):
-        return _list_moments(list(block))
-    if _moments is None or block.dtype not in (np.float32, np.float64):
+    1-D array of a list of equal-length columns (no copy into one matrix).
+
+    With ``hashes``, a ``uint64`` array with one element per row, also writes each row's
+    :func:`row_hashes` value into it (for a matrix, in the same pass over the data).
+    """
+    compiled = _moments is not None and isinstance(block, np.ndarray)
+    if compiled and block.dtype in (np.float32, np.float64):
+        return _combine(_compiled(block, hashes), block.shape[1])
+    columns = list(block.T) if isinstance(block, np.ndarray) else list(block)
+    if hashes is not None:
+        hashes[:] = row_hashes(columns)
+    if isinstance(block, np.ndarray):
         return _numpy_moments(block)
-    return _combine(_compiled(block), block.shape[1])
+    return _list_moments(columns)
 
 
 def _list_moments(columns: list[np.ndarray]) -> list[ColumnMoments]:
@@ -181,6 +202,54 @@ def _numpy_moments(block: np.ndarray) -> list[ColumnMoments]:
             )
         )
     return out
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer, in place on a ``uint64`` array (wraps mod 2**64)."""
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def row_hashes(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """The 48-bit hash ``normlock-row-v1`` of every row of equal-length numeric
+    ``columns`` (``uint64``); :mod:`normlock.stats.rows` defines it."""
+    if not columns:
+        raise ValueError("row_hashes needs at least one column")
+    rows = len(columns[0])
+    for position, column in enumerate(columns):
+        if np.shape(column) != (rows,):
+            raise ValueError(f"column {position} has shape {np.shape(column)}, expected ({rows},)")
+    floats = [
+        c if c.dtype in (np.float32, np.float64) else np.asarray(c, np.float64) for c in columns
+    ]
+    if _moments is None:
+        return _numpy_row_hashes(floats)
+    out = np.empty(rows, dtype=np.uint64)
+    run_parallel(
+        lambda r: _moments.row_hash([c[r[0] : r[1]] for c in floats], out[r[0] : r[1]]),
+        row_ranges(rows),
+    )
+    return out
+
+
+def _numpy_row_hashes(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """The reference implementation of the row hash (and the fallback)."""
+    rows = len(columns[0])
+    state = _mix(np.full(rows, len(columns), dtype=np.uint64))
+    for position, column in enumerate(columns):
+        values = np.array(column, dtype=np.float64)  # a copy: zeros and NaNs are rewritten
+        values[values == 0.0] = 0.0
+        bits = values.view(np.uint64)
+        bits[np.isnan(values)] = _CANONICAL_NAN
+        bits += np.uint64((_GOLDEN * (position + 1)) % 2**64)
+        state ^= bits
+        state *= np.uint64(_MULTIPLIER)
+        state ^= state >> np.uint64(32)
+    return _mix(state) >> np.uint64(64 - HASH_BITS)
 
 
 @dataclass(frozen=True)

@@ -36,69 +36,14 @@ from typing import Any
 import numpy as np
 
 from normlock.stats.elias_fano import EliasFano, decode, encode
-from normlock.stats.kernel import row_ranges, run_parallel
+from normlock.stats.kernel import HASH_BITS, row_hashes
 
-try:
-    from normlock.stats import _moments
-except ImportError:  # pragma: no cover - only without a C compiler at install time
-    _moments = None
+__all__ = ["DEFAULT_ROW_SKETCH_K", "HASH_BITS", "HASH_NAME", "RowSketch", "row_hashes"]
 
 HASH_NAME = "normlock-row-v1"
-HASH_BITS = 48
 DEFAULT_ROW_SKETCH_K = 160_000
 """Hashes kept. 1,000 new rows that overlap half of a 10-million-row fit have on average
 ``1000 * 0.5 * k / 1e7 = 8`` overlapping rows in the sample (none: probability e**-8)."""
-
-_GOLDEN = 0x9E3779B97F4A7C15
-_MULTIPLIER = 0xD6E8FEB86659FD93
-_CANONICAL_NAN = 0x7FF8000000000000
-
-
-def _mix(z: np.ndarray) -> np.ndarray:
-    """splitmix64's finalizer, in place on a ``uint64`` array (wraps mod 2**64)."""
-    z ^= z >> np.uint64(30)
-    z *= np.uint64(0xBF58476D1CE4E5B9)
-    z ^= z >> np.uint64(27)
-    z *= np.uint64(0x94D049BB133111EB)
-    z ^= z >> np.uint64(31)
-    return z
-
-
-def row_hashes(columns: Sequence[np.ndarray]) -> np.ndarray:
-    """The 48-bit hash of every row of equal-length numeric ``columns`` (``uint64``)."""
-    if not columns:
-        raise ValueError("row_hashes needs at least one column")
-    rows = len(columns[0])
-    for position, column in enumerate(columns):
-        if np.shape(column) != (rows,):
-            raise ValueError(f"column {position} has shape {np.shape(column)}, expected ({rows},)")
-    floats = [
-        c if c.dtype in (np.float32, np.float64) else np.asarray(c, np.float64) for c in columns
-    ]
-    if _moments is not None:
-        out = np.empty(rows, dtype=np.uint64)
-        run_parallel(
-            lambda r: _moments.row_hash([c[r[0] : r[1]] for c in floats], out[r[0] : r[1]]),
-            row_ranges(rows),
-        )
-        return out
-    return _numpy_row_hashes(floats)
-
-
-def _numpy_row_hashes(columns: Sequence[np.ndarray]) -> np.ndarray:
-    """The reference implementation of the row hash (and the fallback)."""
-    rows = len(columns[0])
-    state = _mix(np.full(rows, len(columns), dtype=np.uint64))
-    for position, column in enumerate(columns):
-        values = np.array(column, dtype=np.float64)  # a copy: zeros and NaNs are rewritten
-        values[values == 0.0] = 0.0
-        bits = values.view(np.uint64)
-        bits[np.isnan(values)] = _CANONICAL_NAN
-        bits += np.uint64((_GOLDEN * (position + 1)) % 2**64)
-        state ^= bits
-        state *= np.uint64(_MULTIPLIER)
-        state ^= state >> np.uint64(32)
-    return _mix(state) >> np.uint64(64 - HASH_BITS)
 
 
 def _sorted_distinct(values: np.ndarray) -> np.ndarray:
@@ -163,7 +108,12 @@ class RowSketch:
         """A sketch that also covers the rows of ``columns`` (float64-convertible)."""
         if not columns or len(columns[0]) == 0:
             return self
-        hashes = row_hashes(columns)
+        return self.update_hashes(row_hashes(columns))
+
+    def update_hashes(self, hashes: np.ndarray) -> RowSketch:
+        """A sketch that also covers rows whose :func:`row_hashes` are ``hashes``."""
+        if len(hashes) == 0:
+            return self
         return RowSketch(self.k, self.rows + len(hashes), self._kept_with(hashes))
 
     def merge(self, other: RowSketch) -> RowSketch:

@@ -96,6 +96,7 @@ class Summary:
         exact_limit: int = DEFAULT_EXACT_LIMIT,
         sampling: tuple[float, int, int] | None = None,
         prior: Sequence[QuantileStore] | None = None,
+        row_hashes: np.ndarray | None = None,
     ) -> list[Summary]:
         """Summaries of each column of a 2-D float array (or of a list of equal-length
         1-D columns), computed together.
@@ -105,10 +106,12 @@ class Summary:
         columns that need it. ``prior`` are the columns' stores so far: a column's chunk
         store starts as a sample only when that store is one already or its finite values
         with this chunk's pass ``exact_limit`` (without ``prior``, whenever sampling is on).
+        ``row_hashes``, a ``uint64`` array with one element per row, receives the rows'
+        hashes (:mod:`normlock.stats.rows`), computed in the same pass.
         """
         columns = _as_columns(block)
         matrix = isinstance(block, np.ndarray) and block.dtype in (np.float32, np.float64)
-        moments = column_moments(block if matrix else columns)
+        moments = column_moments(block if matrix else columns, row_hashes)
         rows = len(columns[0]) if columns else 0
         sample = None
         if sampling is not None:

@@ -1,0 +1,351 @@
+/*
+ * The moments kernel's fast path for x86-64 CPUs with AVX2 and FMA.
+ *
+ * Four lanes at a time: four adjacent columns of a row-major block, or four adjacent
+ * rows of one contiguous column. A first pass over the block finds, per lane, the
+ * extrema, the largest magnitude and the smallest nonzero magnitude; from those it
+ * follows how many extraction levels leave no remainder at all (every value is a
+ * multiple of the lowest bit of the smallest one, and level l keeps the bits down to a
+ * known grid), so a second pass computes the exact level sums of x and x*x in
+ * registers, in one read. x*x is exact in float64 for float32 input; for float64 it is
+ * p + e exactly, with p = x*x and e = fma(x, x, -p). A lane whose values are not all
+ * finite, or span more binades than the levels here cover, takes the portable path
+ * (nl_block_column) instead, and so does any lane whose final remainders are not all
+ * zero (they always are; the check costs one OR per stream).
+ *
+ * The row hash of a row-major block runs four rows at a time: a 4 x 4 transpose puts
+ * one column of four rows in a vector, and the 64-bit multiply is three 32-bit ones.
+ */
+#include "_moments.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define FAST __attribute__((target("avx2,fma")))
+#define INLINE __attribute__((always_inline)) inline
+#define MAX_LEVELS 6
+
+int nl_fast_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+FAST static INLINE __m256d load_lanes(const char *p, const int from_float32) {
+    return from_float32 ? _mm256_cvtps_pd(_mm_loadu_ps((const float *)p))
+                        : _mm256_loadu_pd((const double *)p);
+}
+
+typedef struct {
+    double lo[4], hi[4], amax[4], amin[4]; /* amin: smallest nonzero magnitude */
+    int bad[4];                            /* a NaN or an infinity in the lane */
+} lanes_t;
+
+/* Extrema of the lanes over n steps of `step` bytes. */
+FAST static INLINE void scan_lanes(lanes_t *out, const char *base, Py_ssize_t step, Py_ssize_t n,
+                                   const int from_float32) {
+    const __m256d magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
+    const __m256d top = _mm256_set1_pd(0x1.fffffffffffffp+1023), inf = _mm256_set1_pd(INFINITY);
+    const __m256d zero = _mm256_setzero_pd();
+    __m256d lo = inf, hi = _mm256_set1_pd(-INFINITY), amax = zero, amin = inf, bad = zero;
+    for (Py_ssize_t t = 0; t < n; t++) {
+        __m256d v = load_lanes(base + t * step, from_float32);
+        __m256d a = _mm256_and_pd(v, magnitude);
+        bad = _mm256_or_pd(bad, _mm256_cmp_pd(a, top, _CMP_NLE_UQ)); /* NaN or inf */
+        lo = _mm256_min_pd(lo, v);
+        hi = _mm256_max_pd(hi, v);
+        amax = _mm256_max_pd(amax, a);
+        amin = _mm256_min_pd(amin, _mm256_blendv_pd(inf, a, _mm256_cmp_pd(a, zero, _CMP_NEQ_OQ)));
+    }
+    _mm256_storeu_pd(out->lo, lo);
+    _mm256_storeu_pd(out->hi, hi);
+    _mm256_storeu_pd(out->amax, amax);
+    _mm256_storeu_pd(out->amin, amin);
+    double flags[4];
+    _mm256_storeu_pd(flags, bad);
+    for (int k = 0; k < 4; k++) out->bad[k] = flags[k] != 0.0 || isnan(flags[k]);
+}
+
+/* Levels needed for a stream whose terms are below 2**top and multiples of 2**low:
+ * level l keeps the bits down to 2**(top - 40 l - 39). */
+static int levels_for(int top, int low) {
+    int missing = top - 39 - low;
+    return missing <= 0 ? 1 : 2 + (missing - 1) / 40;
+}
+
+typedef struct {
+    int x, p, e; /* levels of x, of x*x (float64: its rounded part p) and of e (from level 2) */
+} levels_t;
+
+/* Fixed level counts the passes are compiled for, cheapest first. */
+static const levels_t FLOAT32_PLANS[] = {{1, 2, 0}, {2, 3, 0}, {3, 5, 0}};
+static const levels_t FLOAT64_PLANS[] = {{2, 2, 4}, {2, 3, 4}, {3, 4, 6}};
+#define PLANS 3
+
+/* The levels one lane needs, or x = 0 when the portable path must take it. */
+static levels_t lane_levels(const lanes_t *s, int k, int from_float32) {
+    levels_t none = {0, 0, 0}, need = {1, 1, 0};
+    if (s->bad[k]) return none;
+    if (s->amax[k] == 0.0) return need;
+    if (!from_float32 && (s->amax[k] > 0x1p400 || s->amin[k] < 0x1p-400)) return none;
+    int top = exponent_above(s->amax[k]), top_sq = exponent_above(s->amax[k] * s->amax[k] * 2.0);
+    int low = exponent_above(s->amin[k]) - (from_float32 ? 24 : 53); /* lowest bit of any x */
+    if (from_float32 && low < -149) low = -149;
+    need.x = levels_for(top, low);
+    if (from_float32) {
+        need.p = levels_for(top_sq, 2 * low);
+    } else {
+        need.p = levels_for(top_sq, 2 * exponent_above(s->amin[k]) - 54); /* ulp of the least p */
+        need.e = levels_for(top_sq, 2 * low);
+    }
+    return need;
+}
+
+static int covers(levels_t plan, levels_t need) {
+    return plan.x >= need.x && plan.p >= need.p && plan.e >= need.e;
+}
+
+/* One extraction level: q = (sigma + r) - sigma keeps the bits of r down to sigma's
+ * grid; sum += q (exact: every partial sum is on that grid); r -= q (exact). The last
+ * two additions run as fused multiply-adds by 1.0, which round exactly like additions
+ * and keep both kinds of floating-point unit busy. */
+FAST static INLINE void extract_level(__m256d *r, __m256d *sum, __m256d sigma) {
+    const __m256d one = _mm256_set1_pd(1.0);
+    __m256d q = _mm256_sub_pd(_mm256_add_pd(sigma, *r), sigma);
+    *sum = _mm256_fmadd_pd(q, one, *sum);
+    *r = _mm256_fnmadd_pd(q, one, *r);
+}
+
+/* The level sums of n steps, lane by lane, into sums[level][lane] (x levels, then p,
+ * then e); returns a mask of lanes with a nonzero final remainder. The level counts are
+ * compile-time constants at every call, so the loops unroll into registers. */
+FAST static INLINE int level_pass(double sums[][4], const char *base, Py_ssize_t step,
+                                  Py_ssize_t n, const int from_float32, const int lx,
+                                  const int lp, const int le, const double sigma_x[][4],
+                                  const double sigma_sq[][4]) {
+    __m256d sx[MAX_LEVELS], ss[MAX_LEVELS], ax[MAX_LEVELS], ap[MAX_LEVELS], ae[MAX_LEVELS];
+    for (int l = 0; l < MAX_LEVELS; l++) {
+        sx[l] = _mm256_loadu_pd(sigma_x[l]);
+        ss[l] = _mm256_loadu_pd(sigma_sq[l]);
+        ax[l] = ap[l] = ae[l] = _mm256_setzero_pd();
+    }
+    __m256d left = _mm256_setzero_pd();
+    for (Py_ssize_t t = 0; t < n; t++) {
+        __m256d x = load_lanes(base + t * step, from_float32);
+        __m256d p = _mm256_mul_pd(x, x), e = _mm256_setzero_pd();
+        if (!from_float32) e = _mm256_fmsub_pd(x, x, p); /* exact: x*x == p + e */
+        for (int l = 0; l < lx; l++) extract_level(&x, &ax[l], sx[l]);
+        for (int l = 0; l < lp; l++) extract_level(&p, &ap[l], ss[l]);
+        for (int l = 1; l < le; l++) extract_level(&e, &ae[l], ss[l]); /* |e| <= 2**-53 |p| */
+        left = _mm256_or_pd(left, _mm256_or_pd(x, _mm256_or_pd(p, e)));
+    }
+    int row = 0;
+    for (int l = 0; l < lx; l++) _mm256_storeu_pd(sums[row++], ax[l]);
+    for (int l = 0; l < lp; l++) _mm256_storeu_pd(sums[row++], ap[l]);
+    for (int l = 1; l < le; l++) _mm256_storeu_pd(sums[row++], ae[l]);
+    return _mm256_movemask_pd(_mm256_cmp_pd(left, _mm256_setzero_pd(), _CMP_NEQ_UQ));
+}
+
+#define PASS(F32, LX, LP, LE) \
+    level_pass(sums, base, step, n, F32, LX, LP, LE, (const double(*)[4])sigma_x, (const double(*)[4])sigma_sq)
+
+/* Runs the plan's pass; returns the lanes with a remainder (0xF when no plan fits). */
+FAST static int run_plan(double sums[][4], int plan, const char *base, Py_ssize_t step,
+                         Py_ssize_t n, int from_float32, double sigma_x[][4], double sigma_sq[][4]) {
+    if (from_float32) {
+        switch (plan) {
+        case 0: return PASS(1, 1, 2, 0);
+        case 1: return PASS(1, 2, 3, 0);
+        case 2: return PASS(1, 3, 5, 0);
+        }
+    } else {
+        switch (plan) {
+        case 0: return PASS(0, 2, 2, 4);
+        case 1: return PASS(0, 2, 3, 4);
+        case 2: return PASS(0, 3, 4, 6);
+        }
+    }
+    return 0xF;
+}
+
+/* Sigmas per lane and level: 2**(top - 40 l + HEADROOM). */
+static void fill_sigmas(double sigma[][4], int k, double magnitude) {
+    int top = magnitude == 0.0 ? 0 : exponent_above(magnitude);
+    for (int l = 0; l < MAX_LEVELS; l++) sigma[l][k] = pow2(top - 40 * l + HEADROOM);
+}
+
+/* The exact sums of lanes `fast` (a mask), or -1 for lanes the portable path must take.
+ * Returns the mask of lanes whose sums are in `sums` (rows: x levels, then squares). */
+static int lane_sums(double sums[][4], levels_t *plan_out, const lanes_t *s, const char *base,
+                     Py_ssize_t step, Py_ssize_t n, int from_float32, int lanes) {
+    const levels_t *plans = from_float32 ? FLOAT32_PLANS : FLOAT64_PLANS;
+    double sigma_x[MAX_LEVELS][4], sigma_sq[MAX_LEVELS][4];
+    levels_t widest = {1, 1, 0};
+    int fast = 0;
+    for (int k = 0; k < 4; k++) {
+        levels_t need = k < lanes ? lane_levels(s, k, from_float32) : (levels_t){0, 0, 0};
+        if (need.x > 0 && covers(plans[PLANS - 1], need)) {
+            fast |= 1 << k;
+            widest.x = need.x > widest.x ? need.x : widest.x;
+            widest.p = need.p > widest.p ? need.p : widest.p;
+            widest.e = need.e > widest.e ? need.e : widest.e;
+        }
+        double amax = fast >> k & 1 ? s->amax[k] : 1.0;
+        fill_sigmas(sigma_x, k, amax);
+        fill_sigmas(sigma_sq, k, amax * amax * 2.0);
+    }
+    if (!fast) return 0;
+    int plan = 0;
+    while (!covers(plans[plan], widest)) plan++;
+    *plan_out = plans[plan];
+    int left = run_plan(sums, plan, base, step, n, from_float32, sigma_x, sigma_sq);
+    return fast & ~left;
+}
+
+static void commit_sums(column_t *c, double sums[][4], int k, levels_t plan) {
+    int row = 0;
+    for (int l = 0; l < plan.x; l++) acc_add_double(&c->sum, sums[row++][k]);
+    for (int l = 0; l < plan.p + (plan.e ? plan.e - 1 : 0); l++) acc_add_double(&c->sq, sums[row++][k]);
+}
+
+static void commit_extrema(column_t *c, double lo, double hi, Py_ssize_t n) {
+    c->count += n;
+    if (lo < c->min) c->min = lo;
+    if (hi > c->max) c->max = hi;
+}
+
+/* One column's values of this block through the portable path. */
+static void portable(column_t *c, const char *x, Py_ssize_t n, Py_ssize_t stride, int from_float32,
+                     double *scratch) {
+    for (Py_ssize_t i = 0; i < n; i++)
+        scratch[i] = from_float32 ? (double)*(const float *)(x + i * stride) : *(const double *)(x + i * stride);
+    nl_block_column(c, scratch, scratch + BLOCK, n, from_float32);
+}
+
+FAST void nl_fast_row_group(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
+                       double *scratch) {
+    Py_ssize_t size = from_float32 ? 4 : 8;
+    lanes_t s;
+    if (from_float32) scan_lanes(&s, base, rs, n, 1);
+    else scan_lanes(&s, base, rs, n, 0);
+    double sums[3 * MAX_LEVELS][4];
+    levels_t plan;
+    int done = lane_sums(sums, &plan, &s, base, rs, n, from_float32, 4);
+    for (int k = 0; k < 4; k++) {
+        const char *column = base + k * size;
+        if (!(done >> k & 1)) {
+            portable(&c[k], column, n, rs, from_float32, scratch);
+            continue;
+        }
+        commit_extrema(&c[k], s.lo[k], s.hi[k], n);
+        if (s.lo[k] == 0.0 || s.hi[k] == 0.0) note_zero_signs(&c[k], column, n, rs, from_float32);
+        commit_sums(&c[k], sums, k, plan);
+    }
+}
+
+/* The four lanes of one column's block as one lane. */
+static void merge_lanes(lanes_t *s) {
+    for (int k = 1; k < 4; k++) {
+        s->lo[0] = s->lo[k] < s->lo[0] ? s->lo[k] : s->lo[0];
+        s->hi[0] = s->hi[k] > s->hi[0] ? s->hi[k] : s->hi[0];
+        s->amax[0] = s->amax[k] > s->amax[0] ? s->amax[k] : s->amax[0];
+        s->amin[0] = s->amin[k] < s->amin[0] ? s->amin[k] : s->amin[0];
+        s->bad[0] |= s->bad[k];
+    }
+    for (int k = 1; k < 4; k++) {
+        s->lo[k] = s->lo[0], s->hi[k] = s->hi[0], s->amax[k] = s->amax[0];
+        s->amin[k] = s->amin[0], s->bad[k] = s->bad[0];
+    }
+}
+
+FAST void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, double *scratch) {
+    Py_ssize_t size = from_float32 ? 4 : 8, steps = n / 4, tail = n - 4 * steps;
+    if (steps) {
+        lanes_t s;
+        if (from_float32) scan_lanes(&s, x, 4 * size, steps, 1);
+        else scan_lanes(&s, x, 4 * size, steps, 0);
+        merge_lanes(&s);
+        double sums[3 * MAX_LEVELS][4];
+        levels_t plan;
+        int done = lane_sums(sums, &plan, &s, x, 4 * size, steps, from_float32, 4);
+        if (done == 0xF) {
+            commit_extrema(c, s.lo[0], s.hi[0], 4 * steps);
+            if (s.lo[0] == 0.0 || s.hi[0] == 0.0) note_zero_signs(c, x, 4 * steps, size, from_float32);
+            /* the four lanes' level sums add exactly: 4 * steps terms on one grid */
+            for (int row = 0; row < 3 * MAX_LEVELS; row++)
+                sums[row][0] = (sums[row][0] + sums[row][1]) + (sums[row][2] + sums[row][3]);
+            commit_sums(c, sums, 0, plan);
+        } else {
+            portable(c, x, 4 * steps, size, from_float32, scratch);
+        }
+    }
+    if (tail) portable(c, x + 4 * steps * size, tail, size, from_float32, scratch);
+}
+
+FAST static INLINE __m256i mul_m(__m256i h) { /* h * ROW_HASH_M mod 2**64 */
+    const __m256i lo = _mm256_set1_epi64x((int64_t)(ROW_HASH_M & 0xffffffffu));
+    const __m256i hi = _mm256_set1_epi64x((int64_t)(ROW_HASH_M >> 32));
+    __m256i cross = _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(h, 32), lo), _mm256_mul_epu32(h, hi));
+    return _mm256_add_epi64(_mm256_mul_epu32(h, lo), _mm256_slli_epi64(cross, 32));
+}
+
+FAST static INLINE __m256i hash_step4(__m256i h, __m256d v, uint64_t salt) {
+    v = _mm256_add_pd(v, _mm256_setzero_pd()); /* -0.0 + 0.0 == +0.0 */
+    __m256d nan = _mm256_cmp_pd(v, v, _CMP_UNORD_Q);
+    v = _mm256_blendv_pd(v, _mm256_castsi256_pd(_mm256_set1_epi64x((int64_t)CANONICAL_NAN)), nan);
+    __m256i bits = _mm256_add_epi64(_mm256_castpd_si256(v), _mm256_set1_epi64x((int64_t)salt));
+    h = mul_m(_mm256_xor_si256(h, bits));
+    return _mm256_xor_si256(h, _mm256_srli_epi64(h, 32));
+}
+
+FAST static void hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
+                           Py_ssize_t rs, const int from_float32) {
+    Py_ssize_t size = from_float32 ? 4 : 8, i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const char *r = base + i * rs;
+        __m256i h = _mm256_loadu_si256((const __m256i *)(state + i));
+        Py_ssize_t j = 0;
+        for (; j + 4 <= cols; j += 4) {
+            __m256d r0 = load_lanes(r + j * size, from_float32), r1 = load_lanes(r + rs + j * size, from_float32);
+            __m256d r2 = load_lanes(r + 2 * rs + j * size, from_float32);
+            __m256d r3 = load_lanes(r + 3 * rs + j * size, from_float32);
+            __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+            __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+            h = hash_step4(h, _mm256_permute2f128_pd(t0, t2, 0x20), ROW_HASH_G * (uint64_t)(j + 1));
+            h = hash_step4(h, _mm256_permute2f128_pd(t1, t3, 0x20), ROW_HASH_G * (uint64_t)(j + 2));
+            h = hash_step4(h, _mm256_permute2f128_pd(t0, t2, 0x31), ROW_HASH_G * (uint64_t)(j + 3));
+            h = hash_step4(h, _mm256_permute2f128_pd(t1, t3, 0x31), ROW_HASH_G * (uint64_t)(j + 4));
+        }
+        for (; j < cols; j++) {
+            double v[4];
+            for (int k = 0; k < 4; k++)
+                v[k] = from_float32 ? (double)*(const float *)(r + k * rs + j * size)
+                                    : *(const double *)(r + k * rs + j * size);
+            h = hash_step4(h, _mm256_loadu_pd(v), ROW_HASH_G * (uint64_t)(j + 1));
+        }
+        _mm256_storeu_si256((__m256i *)(state + i), h);
+    }
+    for (; i < n; i++) {
+        const char *r = base + i * rs;
+        for (Py_ssize_t j = 0; j < cols; j++) {
+            double v = from_float32 ? (double)*(const float *)(r + j * size) : *(const double *)(r + j * size);
+            state[i] = row_hash_step(state[i], v, ROW_HASH_G * (uint64_t)(j + 1));
+        }
+    }
+}
+
+FAST void nl_fast_hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
+                       Py_ssize_t rs, int from_float32) {
+    if (from_float32) hash_rows(state, base, n, cols, rs, 1);
+    else hash_rows(state, base, n, cols, rs, 0);
+}
+
+#else /* not x86-64 with GCC or Clang: the portable path only */
+
+int nl_fast_available(void) { return 0; }
+void nl_fast_row_group(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
+                       double *scratch) {}
+void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, double *scratch) {}
+void nl_fast_hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
+                       Py_ssize_t rs, int from_float32) {}
+
+#endif
