@@ -60,3 +60,37 @@ def test_thread_split_does_not_change_results(monkeypatch) -> None:
     monkeypatch.setenv("NORMLOCK_THREADS", "4")
     monkeypatch.setattr(kernel, "MIN_ROWS_PER_THREAD", 1000)
     assert kernel.column_moments(block) == single
+
+
+@given(
+    st.sampled_from([np.float32, np.float64]),
+    st.integers(1, 2500),
+    st.integers(1, 10),
+    st.integers(0, 80),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["C", "F", "every other row"]),
+)
+def test_values_spanning_many_binades_match_reference(dtype, rows, cols, spread, seed, layout):
+    """Values within ``spread`` binades of each other: the fast path picks its number of
+    extraction levels from that span (and hands wider spans to the portable path)."""
+    rng = np.random.default_rng(seed)
+    top = int(rng.integers(-40, 40)) if dtype == np.float32 else int(rng.integers(-300, 300))
+    magnitudes = rng.uniform(1, 2, (rows, cols)) * rng.choice([-1, 1], (rows, cols))
+    block = np.ldexp(magnitudes, top - rng.integers(0, spread + 1, (rows, cols))).astype(dtype)
+    block[rng.random(block.shape) < 0.005] = 0.0
+    block = {"C": block, "F": np.asfortranarray(block), "every other row": block[::2]}[layout]
+    hashes = np.empty(block.shape[0], dtype=np.uint64)
+    assert kernel.column_moments(block, hashes) == kernel._numpy_moments(block)
+    assert np.array_equal(hashes, kernel._numpy_row_hashes(list(block.T)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_hashes_from_the_moments_pass_match_reference(dtype) -> None:
+    rng = np.random.default_rng(7)
+    block = rng.normal(size=(5000, 13)).astype(dtype)
+    block[rng.random(block.shape) < 0.01] = np.nan
+    block[rng.random(block.shape) < 0.01] = -0.0
+    block[0, 0] = np.inf
+    hashes = np.empty(len(block), dtype=np.uint64)
+    kernel.column_moments(block, hashes)
+    assert np.array_equal(hashes, kernel._numpy_row_hashes(list(block.T)))
