@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from normlock.stats import QuantileStore, Summary
+from normlock.stats.quantiles import linear_quantiles, total_order
 
 floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
 columns = arrays(np.float64, st.integers(1, 300), elements=floats)
@@ -93,6 +94,21 @@ def test_exact_store_quantiles_match_numpy_linear() -> None:
     store = QuantileStore().update(values[:2000]).merge(QuantileStore().update(values[2000:]))
     probabilities = np.linspace(0, 1, 37)
     assert np.array_equal(store.quantiles(probabilities), np.quantile(values, probabilities))
+
+
+@given(
+    arrays(np.float64, st.integers(1, 400), elements=st.floats(allow_nan=False, width=64)),
+    st.lists(st.floats(0, 1), min_size=1, max_size=30),
+)
+def test_quantiles_of_sorted_values_are_numpys_bits(values, probabilities) -> None:
+    """Read off the sorted values, the same bits as numpy's partitioning quantile (-0.0
+    and +0.0 included), at the grids the reference uses and anywhere else."""
+    ordered = total_order(values[np.isfinite(values)])
+    if ordered.size == 0:
+        return
+    for asked in (np.array(probabilities), np.linspace(0, 1, 101), np.linspace(0.05, 0.95, 19)):
+        ours, numpys = linear_quantiles(ordered, asked), np.quantile(ordered, asked)
+        assert np.array_equal(ours.view(np.int64), numpys.view(np.int64)), (ours, numpys)
 
 
 def test_equal_sized_chunks_of_other_data_draw_independent_keys() -> None:

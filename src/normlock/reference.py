@@ -41,9 +41,9 @@ def reference_of(summary: Summary) -> dict[str, Any]:
         "quantile_mode": "exact" if summary.quantiles.exact else "sample",
         "rank_error": summary.quantiles.rank_error,
     }
-    if summary.count:
-        grid = summary.quantiles.quantiles(PERCENTILES)
-        edges = np.unique(summary.quantiles.quantiles(histogram_probabilities(summary.count)))
+    if summary.count:  # one query for both: the sample is sorted once
+        both = summary.quantiles.quantiles(PERCENTILES + histogram_probabilities(summary.count))
+        grid, edges = both[: len(PERCENTILES)], np.unique(both[len(PERCENTILES) :])
     else:
         grid, edges = np.empty(0), np.empty(0)
     reference["quantiles"] = {"probabilities": PERCENTILES, "values": grid.tolist()}

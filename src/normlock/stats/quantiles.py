@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import math
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,25 @@ def total_order(values: np.ndarray) -> np.ndarray:
     if zeros.any():
         ordered[zeros] = np.where(np.arange(int(zeros.sum())) < negative_zeros, -0.0, 0.0)
     return ordered
+
+
+def linear_quantiles(ordered: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """``numpy.quantile(ordered, probabilities, method="linear")`` for sorted finite
+    ``ordered``, with numpy's arithmetic step for step (so the same bits), but reading
+    the sorted values instead of partitioning a copy."""
+    last = ordered.size - 1
+    virtual = last * probabilities
+    previous = np.floor(virtual).astype(np.intp)
+    previous[virtual >= last] = -1  # numpy's convention: the last value, at gamma + 1
+    previous[virtual < 0] = 0
+    following = np.where(previous == -1, -1, previous + 1)
+    gamma = virtual - previous
+    low, high = ordered[previous], ordered[following]
+    step = high - low
+    out = low + step * gamma
+    upper = gamma >= 0.5
+    out[upper] = (high - step * (1 - gamma))[upper]
+    return out
 
 
 @dataclass(frozen=True)
@@ -165,9 +184,10 @@ class QuantileStore:
             picked, keys = clean[sample.positions], sample.keys
         else:
             picked = values[sample.positions] if sampled is None else sampled
-            picked, keys = picked.astype(np.float64), sample.keys
+            picked, keys = picked.astype(np.float64, copy=False), sample.keys
             ok = np.isfinite(picked)
-            picked, keys = picked[ok], keys[ok]
+            if not ok.all():
+                picked, keys = picked[ok], keys[ok]
         incoming = QuantileStore(
             self.limit, self.sample_size, finite, None, sample.tau, keys, picked
         )
@@ -176,6 +196,8 @@ class QuantileStore:
     def _as_sample(self) -> QuantileStore:
         if self.parts is None:
             return self
+        if self.count == 0:
+            return QuantileStore(self.limit, self.sample_size, 0, None)
         values = np.concatenate(self.parts) if self.parts else np.empty(0)
         sample = RowSample.draw(
             values.size, 1.0, self.sample_size, sample_rng(self.count, content_seed(values))
@@ -194,6 +216,9 @@ class QuantileStore:
         """A new store holding the values of both (neither argument changes)."""
         count = self.count + other.count
         limit = min(self.limit, other.limit)
+        if self.count == 0 or other.count == 0:  # nothing to draw or thin
+            held = other if self.count == 0 else self
+            return replace(held, limit=limit, _cache={}) if held.limit != limit else held
         if self.parts is not None and other.parts is not None and count <= limit:
             return QuantileStore(limit, self.sample_size, count, self.parts + other.parts)
         a, b = self._as_sample(), other._as_sample()
@@ -226,7 +251,7 @@ class QuantileStore:
         values = self.sorted_values()
         if values.size == 0:
             return np.full(probabilities.shape, np.nan)
-        return np.quantile(values, probabilities, method="linear")
+        return linear_quantiles(values, probabilities)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; exact values are stored sorted, so the form is canonical."""

@@ -29,6 +29,7 @@ not cryptographic: it identifies rows, it does not hide them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,8 +56,10 @@ def _bottom(values: np.ndarray, k: int) -> np.ndarray:
     """The ``k`` smallest distinct ``values``, sorted and read-only."""
     distinct = None
     if len(values) > 2 * k:  # most values cannot be among the k smallest: try without them
-        # hashes are uniform: the 4k/n quantile of the hash range keeps about 4k of them
-        cut = np.uint64(min(2**HASH_BITS, int(2**HASH_BITS * 4 * k / len(values))))
+        # hashes are uniform: a cut at the (k + 8 sqrt(k)) / n quantile of the hash range
+        # keeps at least k of n distinct hashes but with odds of about 1e-15
+        wanted = k + 8 * math.sqrt(k)
+        cut = np.uint64(min(2**HASH_BITS, int(2**HASH_BITS * wanted / len(values))))
         candidates = _sorted_distinct(values[values < cut])
         distinct = candidates if len(candidates) >= k else None  # else duplicates or skew
     if distinct is None:

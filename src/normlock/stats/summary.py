@@ -119,7 +119,9 @@ class Summary:
             content = hash(tuple((m.sum_units, m.sum_sq_units) for m in moments))
             sample = RowSample.draw(rows, tau, size, sample_rng(seed, rows, content))
         size = sampling[1] if sampling is not None else DEFAULT_SAMPLE_SIZE
-        gathered = block[sample.positions] if sample is not None and matrix else None  # one gather
+        gathered = None
+        if sample is not None and matrix:  # one gather, column after column
+            gathered = np.ascontiguousarray(block[sample.positions].T, dtype=np.float64)
         out = []
         for j, (column, m) in enumerate(zip(columns, moments, strict=True)):
             before = None if prior is None else prior[j]
@@ -127,7 +129,7 @@ class Summary:
                 before is None or not before.exact or before.count + m.count > exact_limit
             )
             if sampled_here:  # a chunk that tips the column past its limit starts as a sample
-                picked = column[sample.positions] if gathered is None else gathered[:, j]
+                picked = column[sample.positions] if gathered is None else gathered[j]
                 store = QuantileStore(0, size).update(column, sample, m.count, picked)
             else:
                 store = QuantileStore(exact_limit, size).update(column, None, m.count)
