@@ -68,7 +68,7 @@ def test_thread_split_does_not_change_results(monkeypatch) -> None:
     st.integers(1, 10),
     st.integers(0, 80),
     st.integers(0, 2**32 - 1),
-    st.sampled_from(["C", "F", "every other row"]),
+    st.sampled_from(["C", "F", "every other row", "list", "list of strided"]),
 )
 def test_values_spanning_many_binades_match_reference(dtype, rows, cols, spread, seed, layout):
     """Values within ``spread`` binades of each other: the fast path picks its number of
@@ -78,9 +78,12 @@ def test_values_spanning_many_binades_match_reference(dtype, rows, cols, spread,
     magnitudes = rng.uniform(1, 2, (rows, cols)) * rng.choice([-1, 1], (rows, cols))
     block = np.ldexp(magnitudes, top - rng.integers(0, spread + 1, (rows, cols))).astype(dtype)
     block[rng.random(block.shape) < 0.005] = 0.0
-    block = {"C": block, "F": np.asfortranarray(block), "every other row": block[::2]}[layout]
+    block = {"F": np.asfortranarray(block), "every other row": block[::2]}.get(layout, block)
+    data = {"list": [c.copy() for c in block.T], "list of strided": list(block.T)}.get(
+        layout, block
+    )
     hashes = np.empty(block.shape[0], dtype=np.uint64)
-    assert kernel.column_moments(block, hashes) == kernel._numpy_moments(block)
+    assert kernel.column_moments(data, hashes) == kernel._numpy_moments(block)
     assert np.array_equal(hashes, kernel._numpy_row_hashes(list(block.T)))
 
 
@@ -94,3 +97,12 @@ def test_row_hashes_from_the_moments_pass_match_reference(dtype) -> None:
     hashes = np.empty(len(block), dtype=np.uint64)
     kernel.column_moments(block, hashes)
     assert np.array_equal(hashes, kernel._numpy_row_hashes(list(block.T)))
+
+
+def test_a_list_of_columns_may_mix_float32_and_float64() -> None:
+    rng = np.random.default_rng(8)
+    columns = [rng.normal(size=3000).astype(np.float32), rng.normal(size=3000), np.zeros(3000)]
+    hashes = np.empty(3000, dtype=np.uint64)
+    expected = [kernel._numpy_moments(c.reshape(-1, 1))[0] for c in columns]
+    assert kernel.column_moments(columns, hashes) == expected
+    assert np.array_equal(hashes, kernel._numpy_row_hashes(columns))

@@ -238,69 +238,172 @@ static void hash_column(uint64_t *restrict state, const char *restrict data, Py_
     }
 }
 
-/* Row hashes of n rows at base into state[0..n). */
-static void hash_block(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
-                       Py_ssize_t rs, Py_ssize_t cs, int from_float32) {
-    uint64_t start = mix64((uint64_t)cols);
-    for (Py_ssize_t i = 0; i < n; i++) state[i] = start;
-    if (fast_cpu && cs == (from_float32 ? 4 : 8)) {
-        nl_fast_hash_rows(state, base, n, cols, rs, from_float32);
+/* The data moments() reads: a 2-D array, or a list of equal-length 1-D arrays, each
+ * column described by its first value, its row stride and its type. */
+typedef struct {
+    Py_ssize_t rows, cols;
+    int matrix; /* a 2-D array: rs, cs and from_float32 hold for every column */
+    Py_ssize_t rs, cs;
+    int from_float32;
+    const char **column;
+    Py_ssize_t *stride;
+    int *is32;
+} source_t;
+
+static void hash_one_column(uint64_t *state, const char *x, Py_ssize_t n, Py_ssize_t stride,
+                            int is32, uint64_t salt) {
+    if (fast_cpu && stride == (is32 ? 4 : 8)) nl_fast_hash_column(state, x, n, is32, salt);
+    else hash_column(state, x, n, stride, is32, salt);
+}
+
+/* Row hashes of rows [start, start + n) into state[0..n). */
+static void hash_block(uint64_t *state, const source_t *s, Py_ssize_t start, Py_ssize_t n) {
+    uint64_t first = mix64((uint64_t)s->cols);
+    for (Py_ssize_t i = 0; i < n; i++) state[i] = first;
+    if (s->matrix && fast_cpu && s->cs == (s->from_float32 ? 4 : 8)) {
+        nl_fast_hash_rows(state, s->column[0] + start * s->rs, n, s->cols, s->rs, s->from_float32);
     } else {
-        for (Py_ssize_t j = 0; j < cols; j++)
-            hash_column(state, base + j * cs, n, rs, from_float32, ROW_HASH_G * (uint64_t)(j + 1));
+        for (Py_ssize_t j = 0; j < s->cols; j++)
+            hash_one_column(state, s->column[j] + start * s->stride[j], n, s->stride[j], s->is32[j],
+                            ROW_HASH_G * (uint64_t)(j + 1));
     }
     for (Py_ssize_t i = 0; i < n; i++) state[i] = mix64(state[i]) >> 16;
 }
 
-/* moments(array2d, hashes=None) -> per column tuples; with a uint64 array `hashes` as
- * long as the rows, also the rows' hashes, in the same pass. The GIL is released. */
+/* Rows [start, start + n) of every column. */
+static void moments_rows(column_t *out, const source_t *s, Py_ssize_t start, Py_ssize_t n,
+                         double *scratch, double *work) {
+    if (s->matrix) {
+        moments_block(out, s->column[0] + start * s->rs, n, s->cols, s->rs, s->cs, s->from_float32,
+                      scratch, work);
+        return;
+    }
+    for (Py_ssize_t j = 0; j < s->cols; j++) {
+        const char *x = s->column[j] + start * s->stride[j];
+        if (fast_cpu && s->stride[j] == (s->is32[j] ? 4 : 8)) {
+            nl_fast_column(&out[j], x, n, s->is32[j], work);
+        } else {
+            load_block(scratch, x, n, 1, s->stride[j], 0, s->is32[j]);
+            nl_block_column(&out[j], scratch, work, n, s->is32[j]);
+        }
+    }
+}
+
+static int is_float_format(const char *format) {
+    return format && (!strcmp(format, "f") || !strcmp(format, "d"));
+}
+
+/* Fill `s` from a 2-D array or a sequence of 1-D arrays; views[] receives the buffers
+ * to release (returns how many, or -1 with an exception set). */
+static Py_ssize_t open_source(PyObject *obj, source_t *s, Py_buffer **views) {
+    memset(s, 0, sizeof *s);
+    if (PyObject_CheckBuffer(obj)) {
+        Py_buffer *view = *views = PyMem_Calloc(1, sizeof(Py_buffer));
+        if (!view) return PyErr_NoMemory(), -1;
+        if (PyObject_GetBuffer(obj, view, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return -1;
+        if (view->ndim != 2 || !is_float_format(view->format)) {
+            PyErr_SetString(PyExc_TypeError, "moments needs a 2-D float32 or float64 array");
+            return -(PyBuffer_Release(view), 1);
+        }
+        s->matrix = 1;
+        s->rows = view->shape[0], s->cols = view->shape[1];
+        s->rs = view->strides[0], s->cs = view->strides[1];
+        s->from_float32 = !strcmp(view->format, "f");
+        s->column = PyMem_Calloc(s->cols ? s->cols : 1, sizeof(char *));
+        s->stride = PyMem_Calloc(s->cols ? s->cols : 1, sizeof(Py_ssize_t));
+        s->is32 = PyMem_Calloc(s->cols ? s->cols : 1, sizeof(int));
+        if (!s->column || !s->stride || !s->is32) return PyErr_NoMemory(), -(PyBuffer_Release(view), 1);
+        for (Py_ssize_t j = 0; j < s->cols; j++) {
+            s->column[j] = (const char *)view->buf + j * s->cs;
+            s->stride[j] = s->rs;
+            s->is32[j] = s->from_float32;
+        }
+        return 1;
+    }
+    PyObject *fast = PySequence_Fast(obj, "moments needs a 2-D array or a list of 1-D arrays");
+    if (!fast) return -1;
+    s->cols = PySequence_Fast_GET_SIZE(fast);
+    *views = PyMem_Calloc(s->cols ? s->cols : 1, sizeof(Py_buffer));
+    s->column = PyMem_Calloc(s->cols ? s->cols : 1, sizeof(char *));
+    s->stride = PyMem_Calloc(s->cols ? s->cols : 1, sizeof(Py_ssize_t));
+    s->is32 = PyMem_Calloc(s->cols ? s->cols : 1, sizeof(int));
+    if (!*views || !s->column || !s->stride || !s->is32) return Py_DECREF(fast), PyErr_NoMemory(), -1;
+    Py_ssize_t got = 0;
+    for (; got < s->cols; got++) {
+        Py_buffer *v = &(*views)[got];
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(fast, got), v, PyBUF_STRIDES | PyBUF_FORMAT) < 0) break;
+        if (v->ndim != 1 || !is_float_format(v->format) || (got && v->shape[0] != s->rows)) {
+            PyBuffer_Release(v);
+            PyErr_SetString(PyExc_TypeError, "moments needs equal-length 1-D float32/float64 columns");
+            break;
+        }
+        s->rows = v->shape[0];
+        s->column[got] = v->buf;
+        s->stride[got] = v->strides[0];
+        s->is32[got] = !strcmp(v->format, "f");
+    }
+    Py_DECREF(fast);
+    if (got < s->cols) {
+        for (Py_ssize_t j = 0; j < got; j++) PyBuffer_Release(&(*views)[j]);
+        return -1;
+    }
+    return s->cols;
+}
+
+static void close_source(source_t *s, Py_buffer *views, Py_ssize_t opened) {
+    for (Py_ssize_t j = 0; j < opened; j++) PyBuffer_Release(&views[j]);
+    PyMem_Free(views);
+    PyMem_Free(s->column);
+    PyMem_Free(s->stride);
+    PyMem_Free(s->is32);
+}
+
+/* moments(data, hashes=None) -> per column tuples, for a 2-D array or a list of
+ * equal-length 1-D arrays; with a uint64 array `hashes` as long as the rows, also the
+ * rows' hashes, in the same pass over the data. The GIL is released while it runs. */
 static PyObject *moments(PyObject *self, PyObject *args) {
-    Py_buffer view, hashes = {0};
+    Py_buffer hashes = {0}, *views = NULL;
     PyObject *obj, *hashes_obj = Py_None;
+    source_t s;
     if (!PyArg_ParseTuple(args, "O|O", &obj, &hashes_obj)) return NULL;
-    if (PyObject_GetBuffer(obj, &view, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return NULL;
-    if (view.ndim != 2 || view.format == NULL || (strcmp(view.format, "f") && strcmp(view.format, "d"))) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_TypeError, "moments needs a 2-D float32 or float64 array");
+    Py_ssize_t opened = open_source(obj, &s, &views);
+    if (opened < 0) {
+        close_source(&s, views, 0);
         return NULL;
     }
-    int from_float32 = strcmp(view.format, "f") == 0;
-    Py_ssize_t rows = view.shape[0], cols = view.shape[1];
-    Py_ssize_t rs = view.strides[0], cs = view.strides[1];
     if (hashes_obj != Py_None) {
         if (PyObject_GetBuffer(hashes_obj, &hashes, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
-            PyBuffer_Release(&view);
+            close_source(&s, views, opened);
             return NULL;
         }
-        if (hashes.len != rows * 8) {
+        if (hashes.len != s.rows * 8) {
             PyBuffer_Release(&hashes);
-            PyBuffer_Release(&view);
+            close_source(&s, views, opened);
             PyErr_SetString(PyExc_ValueError, "moments: hashes must be one uint64 per row");
             return NULL;
         }
     }
+    Py_ssize_t cols = s.cols;
     column_t *out = PyMem_RawCalloc(cols ? cols : 1, sizeof(column_t));
     /* one block of every column as float64, column after column, plus work space */
-    double *scratch = PyMem_RawMalloc(sizeof(double) * (PITCH * cols + 3 * BLOCK));
+    double *scratch = PyMem_RawMalloc(sizeof(double) * (PITCH * (cols ? cols : 1) + 3 * BLOCK));
     if (!out || !scratch) {
         PyMem_RawFree(out);
         PyMem_RawFree(scratch);
         if (hashes.buf) PyBuffer_Release(&hashes);
-        PyBuffer_Release(&view);
+        close_source(&s, views, opened);
         return PyErr_NoMemory();
     }
-    const char *base = view.buf;
     uint64_t *state = hashes.buf;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t j = 0; j < cols; j++) {
         out[j].min = INFINITY;
         out[j].max = -INFINITY;
     }
-    for (Py_ssize_t start = 0; start < rows; start += BLOCK) {
-        Py_ssize_t n = rows - start < BLOCK ? rows - start : BLOCK;
-        if (state) hash_block(state + start, base + start * rs, n, cols, rs, cs, from_float32);
-        moments_block(out, base + start * rs, n, cols, rs, cs, from_float32, scratch,
-                      scratch + PITCH * cols);
+    for (Py_ssize_t start = 0; start < s.rows; start += BLOCK) {
+        Py_ssize_t n = s.rows - start < BLOCK ? s.rows - start : BLOCK;
+        if (state) hash_block(state + start, &s, start, n);
+        moments_rows(out, &s, start, n, scratch, scratch + PITCH * (cols ? cols : 1));
     }
     for (Py_ssize_t j = 0; j < cols; j++) {
         acc_normalize(&out[j].sum);
@@ -308,7 +411,7 @@ static PyObject *moments(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     if (hashes.buf) PyBuffer_Release(&hashes);
-    PyBuffer_Release(&view);
+    close_source(&s, views, opened);
     PyMem_RawFree(scratch);
 
     PyObject *result = PyList_New(cols);
@@ -448,71 +551,49 @@ static PyObject *affine(PyObject *self, PyObject *args) {
     return result;
 }
 
-/* row_hash(columns, out): the 48-bit row hash "normlock-row-v1" (see _moments.h) of
- * every row of the equal-length float32/float64 1-D arrays `columns` into the uint64
- * array `out`. */
+/* row_hash(data, out): the 48-bit row hash "normlock-row-v1" (see _moments.h) of every
+ * row of a 2-D array or of a list of equal-length 1-D arrays, into the uint64 array
+ * `out`. The GIL is released while it runs. */
 static PyObject *row_hash(PyObject *self, PyObject *args) {
-    PyObject *seq, *out_obj;
-    if (!PyArg_ParseTuple(args, "OO", &seq, &out_obj)) return NULL;
-    PyObject *fast = PySequence_Fast(seq, "row_hash needs a sequence of columns");
-    if (!fast) return NULL;
-    Py_ssize_t cols = PySequence_Fast_GET_SIZE(fast);
-    Py_buffer out;
-    if (PyObject_GetBuffer(out_obj, &out, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE | PyBUF_FORMAT) < 0) {
-        Py_DECREF(fast);
+    PyObject *obj, *out_obj;
+    Py_buffer out, *views = NULL;
+    source_t s;
+    if (!PyArg_ParseTuple(args, "OO", &obj, &out_obj)) return NULL;
+    Py_ssize_t opened = open_source(obj, &s, &views);
+    if (opened < 0) {
+        close_source(&s, views, 0);
         return NULL;
     }
-    Py_ssize_t rows = out.len / 8;
-    Py_buffer *views = PyMem_Calloc(cols ? cols : 1, sizeof(Py_buffer));
-    Py_ssize_t got = 0;
-    int ok = views != NULL && out.itemsize == 8;
-    for (; ok && got < cols; got++) {
-        Py_buffer *v = &views[got];
-        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(fast, got), v, PyBUF_STRIDES | PyBUF_FORMAT) < 0) {
-            ok = 0;
-            break;
-        }
-        if (v->ndim != 1 || v->shape[0] != rows || !v->format || (strcmp(v->format, "f") && strcmp(v->format, "d"))) {
-            PyBuffer_Release(v);
-            PyErr_SetString(PyExc_TypeError, "row_hash needs 1-D float32/float64 columns as long as out");
-            ok = 0;
-            break;
-        }
+    if (PyObject_GetBuffer(out_obj, &out, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
+        close_source(&s, views, opened);
+        return NULL;
     }
-    if (ok) {
-        uint64_t *state = out.buf;
-        Py_BEGIN_ALLOW_THREADS
-        uint64_t start = mix64((uint64_t)cols);
-        for (Py_ssize_t i = 0; i < rows; i++) state[i] = start;
-        for (Py_ssize_t begin = 0; begin < rows; begin += BLOCK) { /* a block stays in cache */
-            Py_ssize_t n = rows - begin < BLOCK ? rows - begin : BLOCK;
-            for (Py_ssize_t j = 0; j < cols; j++)
-                hash_column(state + begin, (const char *)views[j].buf + begin * views[j].strides[0], n,
-                            views[j].strides[0], !strcmp(views[j].format, "f"),
-                            ROW_HASH_G * (uint64_t)(j + 1));
-        }
-        for (Py_ssize_t i = 0; i < rows; i++) state[i] = mix64(state[i]) >> 16;
-        Py_END_ALLOW_THREADS
-    } else if (!PyErr_Occurred()) {
-        PyErr_SetString(PyExc_TypeError, "row_hash needs a uint64 output array");
+    if (out.len != s.rows * 8) {
+        PyBuffer_Release(&out);
+        close_source(&s, views, opened);
+        PyErr_SetString(PyExc_ValueError, "row_hash: out must be one uint64 per row");
+        return NULL;
     }
-    for (Py_ssize_t j = 0; j < got; j++) PyBuffer_Release(&views[j]);
-    PyMem_Free(views);
+    uint64_t *state = out.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t start = 0; start < s.rows; start += BLOCK) /* a block stays in cache */
+        hash_block(state + start, &s, start, s.rows - start < BLOCK ? s.rows - start : BLOCK);
+    Py_END_ALLOW_THREADS
     PyBuffer_Release(&out);
-    Py_DECREF(fast);
-    if (!ok) return NULL;
+    close_source(&s, views, opened);
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
     {"moments", moments, METH_VARARGS,
-     "moments(array2d, hashes=None) -> per column (count, nan, posinf, neginf, min, max, negzero, "
+     "moments(data, hashes=None) -> for a 2-D array or a list of 1-D arrays, per column (count, nan, posinf, neginf, min, max, negzero, "
      "poszero, sum_limbs, sq_limbs); limbs are int64 little-endian, 32 bits apart, in units "
      "of 2**-2400."},
     {"affine", affine, METH_VARARGS,
      "affine(src2d, dst2d, centers, scales) -> per column (nan, inf, overflow) counts."},
     {"row_hash", row_hash, METH_VARARGS,
-     "row_hash(columns, out_uint64): the 48-bit row hash normlock-row-v1 of every row."},
+     "row_hash(data, out_uint64): the 48-bit row hash normlock-row-v1 of every row of a 2-D "
+     "array or a list of 1-D arrays."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_moments",

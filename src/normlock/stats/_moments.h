@@ -145,6 +145,9 @@ void nl_fast_row_group(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t r
                        double *scratch);
 /* n rows of one contiguous column. */
 void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, double *scratch);
+/* One column's step of the row hash over n adjacent values. */
+void nl_fast_hash_column(uint64_t *state, const char *x, Py_ssize_t n, int from_float32,
+                         uint64_t salt);
 /* Row hashes of a row-major block with adjacent values (state holds mix(width) on entry). */
 void nl_fast_hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
                        Py_ssize_t rs, int from_float32);

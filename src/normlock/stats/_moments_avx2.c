@@ -78,7 +78,7 @@ typedef struct {
 
 /* Fixed level counts the passes are compiled for, cheapest first. */
 static const levels_t FLOAT32_PLANS[] = {{1, 2, 0}, {2, 3, 0}, {3, 5, 0}};
-static const levels_t FLOAT64_PLANS[] = {{2, 2, 4}, {2, 3, 4}, {3, 4, 6}};
+static const levels_t FLOAT64_PLANS[] = {{2, 2, 3}, {2, 3, 4}, {3, 4, 6}};
 #define PLANS 3
 
 /* The levels one lane needs, or x = 0 when the portable path must take it. */
@@ -159,7 +159,7 @@ FAST static int run_plan(double sums[][4], int plan, const char *base, Py_ssize_
         }
     } else {
         switch (plan) {
-        case 0: return PASS(0, 2, 2, 4);
+        case 0: return PASS(0, 2, 2, 3);
         case 1: return PASS(0, 2, 3, 4);
         case 2: return PASS(0, 3, 4, 6);
         }
@@ -333,6 +333,20 @@ FAST static void hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_s
     }
 }
 
+FAST void nl_fast_hash_column(uint64_t *state, const char *x, Py_ssize_t n, int from_float32,
+                              uint64_t salt) {
+    Py_ssize_t size = from_float32 ? 4 : 8, i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m256i h = _mm256_loadu_si256((const __m256i *)(state + i));
+        __m256d v = from_float32 ? load_lanes(x + i * size, 1) : load_lanes(x + i * size, 0);
+        _mm256_storeu_si256((__m256i *)(state + i), hash_step4(h, v, salt));
+    }
+    for (; i < n; i++) {
+        double v = from_float32 ? (double)*(const float *)(x + i * size) : *(const double *)(x + i * size);
+        state[i] = row_hash_step(state[i], v, salt);
+    }
+}
+
 FAST void nl_fast_hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
                        Py_ssize_t rs, int from_float32) {
     if (from_float32) hash_rows(state, base, n, cols, rs, 1);
@@ -347,5 +361,7 @@ void nl_fast_row_group(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t r
 void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, double *scratch) {}
 void nl_fast_hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
                        Py_ssize_t rs, int from_float32) {}
+void nl_fast_hash_column(uint64_t *state, const char *x, Py_ssize_t n, int from_float32,
+                         uint64_t salt) {}
 
 #endif

@@ -90,19 +90,26 @@ def row_ranges(rows: int) -> list[tuple[int, int]]:
 
 
 def _limbs_to_int(raw: bytes) -> int:
+    """The integer of the kernel's normalized limbs: each holds 32 bits (0 <= limb <
+    2**32) but the last, which carries the sign."""
     limbs = np.frombuffer(raw, dtype="<i8")
-    total = 0
-    for index in np.flatnonzero(limbs)[::-1]:
-        total += int(limbs[index]) << (_LIMB_BITS * int(index))
-    return total
+    low = int.from_bytes(limbs[:-1].astype("<u4").tobytes(), "little")
+    return low + (int(limbs[-1]) << (_LIMB_BITS * (len(limbs) - 1)))
 
 
-def _compiled(block: np.ndarray, hashes: np.ndarray | None) -> list[tuple]:
+def _rows(data: np.ndarray | list[np.ndarray], a: int, b: int) -> np.ndarray | list[np.ndarray]:
+    return data[a:b] if isinstance(data, np.ndarray) else [c[a:b] for c in data]
+
+
+def _compiled(data: np.ndarray | list[np.ndarray], hashes: np.ndarray | None) -> list[tuple]:
+    """The kernel over row ranges of a matrix or of a list of columns, one per thread."""
+
     def run(bound: tuple[int, int]) -> list[tuple]:
         a, b = bound
-        return _moments.moments(block[a:b], None if hashes is None else hashes[a:b])
+        return _moments.moments(_rows(data, a, b), None if hashes is None else hashes[a:b])
 
-    return run_parallel(run, row_ranges(block.shape[0]))
+    rows = data.shape[0] if isinstance(data, np.ndarray) else len(data[0])
+    return run_parallel(run, row_ranges(rows))
 
 
 def _zero_signed(value: float, negzero: bool, poszero: bool, *, lowest: bool) -> float:
@@ -120,33 +127,20 @@ def column_moments(
     1-D array of a list of equal-length columns (no copy into one matrix).
 
     With ``hashes``, a ``uint64`` array with one element per row, also writes each row's
-    :func:`row_hashes` value into it (for a matrix, in the same pass over the data).
+    :func:`row_hashes` value into it, in the same pass over the data.
     """
-    compiled = _moments is not None and isinstance(block, np.ndarray)
-    if compiled and block.dtype in (np.float32, np.float64):
-        return _combine(_compiled(block, hashes), block.shape[1])
-    columns = list(block.T) if isinstance(block, np.ndarray) else list(block)
+    data = block if isinstance(block, np.ndarray) else [np.asarray(c) for c in block]
+    matrix = isinstance(data, np.ndarray)
+    columns = list(data.T) if matrix else data
+    floats = (np.float32, np.float64)
+    compiled = data.dtype in floats if matrix else all(c.dtype in floats for c in columns)
+    if _moments is not None and compiled and columns:
+        return _combine(_compiled(data, hashes), len(columns))
     if hashes is not None:
         hashes[:] = row_hashes(columns)
-    if isinstance(block, np.ndarray):
-        return _numpy_moments(block)
-    return _list_moments(columns)
-
-
-def _list_moments(columns: list[np.ndarray]) -> list[ColumnMoments]:
-    if _moments is None or any(c.dtype not in (np.float32, np.float64) for c in columns):
-        return [m for c in columns for m in _numpy_moments(np.asarray(c).reshape(-1, 1))]
-    groups = threads() if columns and len(columns[0]) * len(columns) >= MIN_ROWS_PER_THREAD else 1
-    indices = [list(range(g, len(columns), groups)) for g in range(groups)]
-
-    def group(members: list[int]) -> list[tuple]:
-        return [_moments.moments(columns[i].reshape(-1, 1))[0] for i in members]
-
-    parts: list[tuple] = [()] * len(columns)
-    for members, results in zip(indices, run_parallel(group, indices), strict=True):
-        for i, result in zip(members, results, strict=True):
-            parts[i] = result
-    return _combine([parts], len(columns))
+    if matrix:
+        return _numpy_moments(data)
+    return [m for c in columns for m in _numpy_moments(c.reshape(-1, 1))]
 
 
 def _combine(results: list[list[tuple]], columns: int) -> list[ColumnMoments]:
@@ -229,10 +223,7 @@ def row_hashes(columns: Sequence[np.ndarray]) -> np.ndarray:
     if _moments is None:
         return _numpy_row_hashes(floats)
     out = np.empty(rows, dtype=np.uint64)
-    run_parallel(
-        lambda r: _moments.row_hash([c[r[0] : r[1]] for c in floats], out[r[0] : r[1]]),
-        row_ranges(rows),
-    )
+    run_parallel(lambda r: _moments.row_hash(_rows(floats, *r), out[r[0] : r[1]]), row_ranges(rows))
     return out
 
 

@@ -34,6 +34,8 @@ DEFAULT_EXACT_LIMIT = 1_000_000
 
 DEFAULT_SAMPLE_SIZE = 65_536
 CONFIDENCE = 0.99
+MAX_PIECES = 64
+"""Pieces a sample-mode store holds before it joins them into one."""
 
 
 def _encode_floats(values: np.ndarray) -> str:
@@ -52,6 +54,22 @@ def total_order(values: np.ndarray) -> np.ndarray:
     if zeros.any():
         ordered[zeros] = np.where(np.arange(int(zeros.sum())) < negative_zeros, -0.0, 0.0)
     return ordered
+
+
+def _join(pieces: tuple[tuple[np.ndarray, np.ndarray], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The keys and the values of ``pieces``, each concatenated in order."""
+    if len(pieces) == 1:
+        return pieces[0]
+    if not pieces:
+        return np.empty(0), np.empty(0)
+    return np.concatenate([k for k, _ in pieces]), np.concatenate([v for _, v in pieces])
+
+
+def _below(pieces: tuple, tau: float, was: float) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """``pieces`` with the keys not below ``tau`` dropped (none when ``tau`` did not drop)."""
+    if tau >= was:
+        return pieces
+    return tuple((keys[keys < tau], values[keys < tau]) for keys, values in pieces)
 
 
 def linear_quantiles(ordered: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
@@ -93,7 +111,9 @@ class RowSample:
             tau = tau * float(rng.beta(size + 1, below - size))
             below = size
         positions = np.sort(rng.choice(rows, size=below, replace=False))
-        return cls(positions, rng.uniform(0.0, tau, below), tau)
+        keys = rng.uniform(0.0, tau, below)
+        below_tau = keys < tau  # a key that rounded up to tau is not below it
+        return cls(positions[below_tau], keys[below_tau], tau)
 
 
 def sample_rng(*seeds: int) -> np.random.Generator:
@@ -117,8 +137,9 @@ class QuantileStore:
         count: finite values seen.
         parts: exact mode: the arrays of values (None in sample mode).
         tau: sample mode: the key threshold.
-        keys: sample mode: keys of the kept values.
-        values: sample mode: the kept values.
+        pieces: sample mode: ``(keys, values)`` arrays, every key below ``tau``; joined
+            into :attr:`keys` and :attr:`values` only when read, so a stream of merges
+            costs the size of what each adds, not of what the store holds.
     """
 
     limit: int = DEFAULT_EXACT_LIMIT
@@ -126,9 +147,29 @@ class QuantileStore:
     count: int = 0
     parts: tuple[np.ndarray, ...] | None = ()
     tau: float = 1.0
-    keys: np.ndarray = field(default_factory=lambda: np.empty(0))
-    values: np.ndarray = field(default_factory=lambda: np.empty(0))
+    pieces: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def keys(self) -> np.ndarray:
+        """Sample mode: keys of the kept values (in the order they were added)."""
+        return self._joined()[0]
+
+    @property
+    def values(self) -> np.ndarray:
+        """Sample mode: the kept values, aligned with :attr:`keys`."""
+        return self._joined()[1]
+
+    @property
+    def held(self) -> int:
+        """Values kept in sample mode."""
+        return sum(len(keys) for keys, _ in self.pieces)
+
+    def _joined(self) -> tuple[np.ndarray, np.ndarray]:
+        if "keys" not in self._cache:
+            keys, values = _join(self.pieces)
+            self._cache["keys"], self._cache["values"] = keys, values
+        return self._cache["keys"], self._cache["values"]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, QuantileStore):
@@ -147,7 +188,7 @@ class QuantileStore:
         """Rank error bound of quantile queries at 99% confidence (0 in exact mode)."""
         if self.parts is not None:
             return 0.0
-        kept = max(1, self.values.size)
+        kept = max(1, self.held)
         return math.sqrt(math.log(2 / (1 - CONFIDENCE)) / (2 * kept))
 
     def update(
@@ -181,17 +222,23 @@ class QuantileStore:
             clean = clean[np.isfinite(clean)]
             rng = sample_rng(self.count, clean.size, content_seed(clean))
             sample = RowSample.draw(clean.size, self.tau, self.sample_size, rng)
-            picked, keys = clean[sample.positions], sample.keys
+            picked = clean[sample.positions]
         else:
             picked = values[sample.positions] if sampled is None else sampled
-            picked, keys = picked.astype(np.float64, copy=False), sample.keys
-            ok = np.isfinite(picked)
-            if not ok.all():
-                picked, keys = picked[ok], keys[ok]
-        incoming = QuantileStore(
-            self.limit, self.sample_size, finite, None, sample.tau, keys, picked
-        )
+        incoming = QuantileStore.of_sample(picked, sample, finite, self.limit, self.sample_size)
         return self._as_sample().merge(incoming)
+
+    @classmethod
+    def of_sample(
+        cls, picked: np.ndarray, sample: RowSample, count: int, limit: int, sample_size: int
+    ) -> QuantileStore:
+        """A sample-mode store of ``count`` finite values that keeps ``picked``, the values
+        at ``sample``'s positions, with the sample's keys (non-finite ones dropped)."""
+        picked, keys = picked.astype(np.float64, copy=False), sample.keys
+        finite = np.isfinite(picked)
+        if not finite.all():
+            picked, keys = picked[finite], keys[finite]
+        return cls(limit, sample_size, count, None, sample.tau, ((keys, picked),))
 
     def _as_sample(self) -> QuantileStore:
         if self.parts is None:
@@ -208,8 +255,7 @@ class QuantileStore:
             self.count,
             None,
             sample.tau,
-            sample.keys,
-            values[sample.positions],
+            ((sample.keys, values[sample.positions]),),
         )
 
     def merge(self, other: QuantileStore) -> QuantileStore:
@@ -223,16 +269,17 @@ class QuantileStore:
             return QuantileStore(limit, self.sample_size, count, self.parts + other.parts)
         a, b = self._as_sample(), other._as_sample()
         tau = min(a.tau, b.tau)
-        keys = np.concatenate([a.keys, b.keys])
-        values = np.concatenate([a.values, b.values])
-        keep = keys < tau
-        keys, values = keys[keep], values[keep]
-        if keys.size > 2 * self.sample_size:  # lower tau to the first key left out
+        pieces = _below(a.pieces, tau, a.tau) + _below(b.pieces, tau, b.tau)
+        held = sum(len(keys) for keys, _ in pieces)
+        if held > 2 * self.sample_size:  # lower tau to the first key left out
             # (only past twice the size, so that a long stream of merges shrinks rarely)
+            keys, values = _join(pieces)
             tau = float(np.partition(keys, self.sample_size)[self.sample_size])
             keep = keys < tau  # equal keys (from identical chunks) all go
-            keys, values = keys[keep], values[keep]
-        return QuantileStore(limit, self.sample_size, count, None, tau, keys, values)
+            pieces = ((keys[keep], values[keep]),)
+        elif len(pieces) > MAX_PIECES:
+            pieces = (_join(pieces),)
+        return QuantileStore(limit, self.sample_size, count, None, tau, pieces)
 
     def sorted_values(self) -> np.ndarray:
         """The kept values in total order, -0.0 before +0.0. Read-only; cached."""
@@ -282,5 +329,7 @@ class QuantileStore:
             keys = _decode_floats(data["keys_f64le_b64"])
             if keys.size != values.size:
                 raise ValueError("sample keys and values differ in length")
-            return cls(limit, size, count, None, float(data["tau"]), keys, values)
+            if np.any(keys >= float(data["tau"])):
+                raise ValueError("sample keys must all be below tau")
+            return cls(limit, size, count, None, float(data["tau"]), ((keys, values),))
         raise ValueError(f"unknown quantile store mode {data['mode']!r}")

@@ -126,9 +126,15 @@ class RowSketch:
         return RowSketch(self.k, self.rows + other.rows, self._kept_with(other.hashes))
 
     def _kept_with(self, hashes: np.ndarray) -> np.ndarray:
-        if self.saturated:
-            hashes = hashes[hashes < self.hashes[-1]]
-        return _bottom(np.concatenate([self.hashes, hashes]), self.k)
+        if not self.saturated:
+            return _bottom(np.concatenate([self.hashes, hashes]), self.k)
+        # few new hashes fall below a full sketch's largest: insert them, no re-sort
+        incoming = _sorted_distinct(hashes[hashes < self.hashes[-1]])
+        incoming = incoming[~self.contains(incoming)]
+        where = np.searchsorted(self.hashes, incoming)
+        kept = np.insert(self.hashes, where, incoming)[: self.k]
+        kept.flags.writeable = False
+        return kept
 
     def contains(self, hashes: np.ndarray) -> np.ndarray:
         """Mask of ``hashes`` that are kept in the sketch."""

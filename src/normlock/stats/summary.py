@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -128,9 +128,11 @@ class Summary:
             sampled_here = sample is not None and (
                 before is None or not before.exact or before.count + m.count > exact_limit
             )
-            if sampled_here:  # a chunk that tips the column past its limit starts as a sample
+            if sampled_here and m.count:  # a chunk that tips the column past its limit
                 picked = column[sample.positions] if gathered is None else gathered[j]
-                store = QuantileStore(0, size).update(column, sample, m.count, picked)
+                store = QuantileStore.of_sample(picked, sample, m.count, exact_limit, size)
+            elif sampled_here:  # starts as a sample; with no finite value, an empty one
+                store = QuantileStore(exact_limit, size)
             else:
                 store = QuantileStore(exact_limit, size).update(column, None, m.count)
             out.append(
@@ -143,7 +145,7 @@ class Summary:
                     max=m.max,
                     sum_units=m.sum_units,
                     sum_sq_units=m.sum_sq_units,
-                    quantiles=replace(store, limit=exact_limit, _cache={}),
+                    quantiles=store,
                 )
             )
         return out
