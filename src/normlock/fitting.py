@@ -12,7 +12,7 @@ import datetime as _dt
 import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from normlock.methods import get_method
 from normlock.reference import reference_of
 from normlock.spec import PASSTHROUGH, FeatureSpec, Spec, load_spec, resolve, resolve_single
 from normlock.stats import DEFAULT_EXACT_LIMIT, Summary
+from normlock.stats.quantiles import as_samples
 from normlock.stats.rows import RowSketch
 
 ChunkSource = Callable[[], Iterator[Any]]
@@ -274,6 +275,7 @@ def _update(
     limit = stores[0].limit
     columns = [block[:, j] for j in range(len(names))] if isinstance(block, np.ndarray) else block
     summaries = Summary.of_columns(block, limit, sampling, stores, hashes if hash_rows else None)
+    _sample_together(list(states.values()), summaries)
     for state, chunk, raw in zip(states.values(), summaries, columns, strict=True):
         _check_policies(state, chunk, raw, origin)
         state.reference = state.reference.merge(chunk)
@@ -281,6 +283,19 @@ def _update(
             staged = _run_steps(state.spec.name, list(state.prefix), raw, origin)
             state.first_stage = state.first_stage.update(staged)
     return hashes
+
+
+def _sample_together(states: list[_FeatureState], chunks: list[Summary]) -> None:
+    """Turn the exact references that this chunk's samples turn into samples all at once,
+    so that those of equal counts share one row sample instead of drawing one each."""
+    turning = [
+        state
+        for state, chunk in zip(states, chunks, strict=True)
+        if state.reference.quantiles.exact and not chunk.quantiles.exact
+    ]
+    stores = as_samples([s.reference.quantiles for s in turning])
+    for state, store in zip(turning, stores, strict=True):
+        state.reference = replace(state.reference, quantiles=store)
 
 
 def _run_steps(name: str, steps: list[Step], raw: np.ndarray, origin: Origin) -> np.ndarray:

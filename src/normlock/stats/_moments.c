@@ -2,10 +2,9 @@
  * Exact one-pass moments of float32/float64 columns.
  *
  * For every column: counts of finite, NaN, +inf and -inf values; min and max (with flags
- * for -0.0 and +0.0); and the EXACT sums of x and of x*x, returned as integer "limbs":
- *     sum = SUM_i limb[i] * 2**(32*i - UNIT_BITS)
- * Python adds the limbs into one integer. Nothing is rounded, so any split of the rows
- * gives the same integers.
+ * for -0.0 and +0.0); and the EXACT sums of x and of x*x, accumulated in integer
+ * "limbs" (sum = SUM_i limb[i] * 2**(32*i - UNIT_BITS)) and returned as the bytes of
+ * one integer. Nothing is rounded, so any split of the rows gives the same integers.
  *
  * This portable path works on blocks of BLOCK rows, one column at a time (converted to
  * float64 in a scratch buffer); CPUs with AVX2 and FMA take _moments_avx2.c where the
@@ -358,6 +357,18 @@ static void close_source(source_t *s, Py_buffer *views, Py_ssize_t opened) {
     PyMem_Free(s->is32);
 }
 
+/* A normalized sum as little-endian two's complement bytes, 32 bits per limb: every
+ * limb but the last is in [0, 2**32), and the last, at 2**(32 * 159), is 0 or -1 for any
+ * sum of fewer than 2**63 squares of float64 values (|sum| < 2**4600 units). */
+static PyObject *acc_bytes(const acc_t *a) {
+    unsigned char raw[4 * NLIMBS];
+    for (int i = 0; i < NLIMBS; i++) {
+        uint32_t word = (uint32_t)a->limb[i];
+        for (int b = 0; b < 4; b++) raw[4 * i + b] = (unsigned char)(word >> (8 * b));
+    }
+    return PyBytes_FromStringAndSize((const char *)raw, sizeof raw);
+}
+
 /* moments(data, hashes=None) -> per column tuples, for a 2-D array or a list of
  * equal-length 1-D arrays; with a uint64 array `hashes` as long as the rows, also the
  * rows' hashes, in the same pass over the data. The GIL is released while it runs. */
@@ -417,8 +428,7 @@ static PyObject *moments(PyObject *self, PyObject *args) {
     PyObject *result = PyList_New(cols);
     for (Py_ssize_t j = 0; j < cols && result; j++) {
         column_t *c = &out[j];
-        PyObject *sum = PyBytes_FromStringAndSize((const char *)c->sum.limb, sizeof(c->sum.limb));
-        PyObject *sq = PyBytes_FromStringAndSize((const char *)c->sq.limb, sizeof(c->sq.limb));
+        PyObject *sum = acc_bytes(&c->sum), *sq = acc_bytes(&c->sq);
         PyObject *item = sum && sq ? Py_BuildValue("(LLLLddiiOO)", (long long)c->count,
                                                    (long long)c->nan, (long long)c->posinf,
                                                    (long long)c->neginf, c->min, c->max,
@@ -587,7 +597,7 @@ static PyObject *row_hash(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"moments", moments, METH_VARARGS,
      "moments(data, hashes=None) -> for a 2-D array or a list of 1-D arrays, per column (count, nan, posinf, neginf, min, max, negzero, "
-     "poszero, sum_limbs, sq_limbs); limbs are int64 little-endian, 32 bits apart, in units "
+     "poszero, sum, sq); sum and sq are little-endian two's complement integers in units "
      "of 2**-2400."},
     {"affine", affine, METH_VARARGS,
      "affine(src2d, dst2d, centers, scales) -> per column (nan, inf, overflow) counts."},

@@ -32,7 +32,6 @@ except ImportError:  # pragma: no cover - only without a C compiler at install t
     _moments = None
 
 MIN_ROWS_PER_THREAD = 1 << 16
-_LIMB_BITS = 32
 HASH_BITS = 48
 _GOLDEN = 0x9E3779B97F4A7C15
 _MULTIPLIER = 0xD6E8FEB86659FD93
@@ -90,11 +89,8 @@ def row_ranges(rows: int) -> list[tuple[int, int]]:
 
 
 def _limbs_to_int(raw: bytes) -> int:
-    """The integer of the kernel's normalized limbs: each holds 32 bits (0 <= limb <
-    2**32) but the last, which carries the sign."""
-    limbs = np.frombuffer(raw, dtype="<i8")
-    low = int.from_bytes(limbs[:-1].astype("<u4").tobytes(), "little")
-    return low + (int(limbs[-1]) << (_LIMB_BITS * (len(limbs) - 1)))
+    """The kernel's exact sum: little-endian two's complement bytes."""
+    return int.from_bytes(raw, "little", signed=True)
 
 
 def _rows(data: np.ndarray | list[np.ndarray], a: int, b: int) -> np.ndarray | list[np.ndarray]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import math
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -123,8 +124,37 @@ def sample_rng(*seeds: int) -> np.random.Generator:
 
 
 def content_seed(values: np.ndarray) -> int:
-    """A deterministic fingerprint of an array's bytes, for seeding."""
-    return zlib.crc32(np.ascontiguousarray(values).tobytes())
+    """A deterministic fingerprint of an array's length and of 4,096 or so of its values,
+    for seeding."""
+    spread = values[:: max(1, values.size // 4096)]
+    return zlib.crc32(np.ascontiguousarray(spread).tobytes()) ^ values.size
+
+
+def _empty_sample(store: QuantileStore) -> QuantileStore:
+    """A sample-mode store of no values with ``store``'s settings."""
+    return QuantileStore(store.limit, store.sample_size, 0, None)
+
+
+def as_samples(stores: Sequence[QuantileStore]) -> list[QuantileStore]:
+    """``stores`` in sample mode. Exact stores of the same number of values share one row
+    sample (each is a uniform sample of its own values), so it is drawn once."""
+    drawn: dict[tuple[int, int], RowSample] = {}
+    out = []
+    for store in stores:
+        if store.parts is None or store.count == 0:
+            out.append(store if store.parts is None else _empty_sample(store))
+            continue
+        values = np.concatenate(store.parts) if store.parts else np.empty(0)
+        group = (values.size, store.sample_size)
+        if group not in drawn:
+            rng = sample_rng(store.count, content_seed(values))
+            drawn[group] = RowSample.draw(values.size, 1.0, store.sample_size, rng)
+        sample = drawn[group]
+        piece = (sample.keys, values[sample.positions])
+        out.append(
+            QuantileStore(store.limit, store.sample_size, store.count, None, sample.tau, (piece,))
+        )
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -241,22 +271,7 @@ class QuantileStore:
         return cls(limit, sample_size, count, None, sample.tau, ((keys, picked),))
 
     def _as_sample(self) -> QuantileStore:
-        if self.parts is None:
-            return self
-        if self.count == 0:
-            return QuantileStore(self.limit, self.sample_size, 0, None)
-        values = np.concatenate(self.parts) if self.parts else np.empty(0)
-        sample = RowSample.draw(
-            values.size, 1.0, self.sample_size, sample_rng(self.count, content_seed(values))
-        )
-        return QuantileStore(
-            self.limit,
-            self.sample_size,
-            self.count,
-            None,
-            sample.tau,
-            ((sample.keys, values[sample.positions]),),
-        )
+        return as_samples([self])[0]
 
     def merge(self, other: QuantileStore) -> QuantileStore:
         """A new store holding the values of both (neither argument changes)."""
