@@ -106,3 +106,36 @@ def test_a_list_of_columns_may_mix_float32_and_float64() -> None:
     expected = [kernel._numpy_moments(c.reshape(-1, 1))[0] for c in columns]
     assert kernel.column_moments(columns, hashes) == expected
     assert np.array_equal(hashes, kernel._numpy_row_hashes(columns))
+
+
+@given(
+    st.sampled_from([np.float32, np.float64]),
+    st.sampled_from([np.float32, np.float64]),
+    st.integers(1, 700),
+    st.integers(1, 9),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
+def test_affine_kernel_matches_the_formula_and_counts_odd_values(
+    in_dtype, out_dtype, rows, cols, seed, strided
+) -> None:
+    """Same bits as ``((x - c) / s)`` in float64 rounded once, with NaN inputs, infinite
+    inputs and finite inputs whose output overflows counted per column."""
+    rng = np.random.default_rng(seed)
+    block = (rng.standard_cauchy((rows, cols)) * 1e30).astype(in_dtype)
+    block[rng.random(block.shape) < 0.02] = np.nan
+    block[rng.random(block.shape) < 0.02] = np.inf
+    block[rng.random(block.shape) < 0.02] = -np.inf
+    if strided:
+        block = block[:, ::-1]
+    centers = rng.normal(size=cols)
+    scales = np.exp(rng.normal(-20, 10, size=cols))  # some outputs overflow float32
+    result = kernel.affine_columns(block, centers, scales, out_dtype)
+    wide = block.astype(np.float64)
+    with np.errstate(all="ignore"):
+        expected = ((wide - centers) / scales).astype(out_dtype)
+    assert np.array_equal(result.out.view(np.uint8), expected.view(np.uint8))
+    assert np.array_equal(result.nan, np.isnan(wide).sum(axis=0))
+    assert np.array_equal(result.inf, np.isinf(wide).sum(axis=0))
+    overflow = np.isfinite(wide) & ~np.isfinite(expected)
+    assert np.array_equal(result.overflow, overflow.sum(axis=0))

@@ -444,29 +444,62 @@ static PyObject *moments(PyObject *self, PyObject *args) {
 }
 
 
-/* One contiguous row of the affine transform, branch-free so that it vectorizes.
- * counts[j] NaN inputs, counts[cols + j] infinite inputs, counts[2 cols + j] finite
- * inputs with a non-finite output. */
-#define AFFINE_ROW(NAME, IN, OUT, OUT_MAX)                                                   \
-    __attribute__((target_clones("avx2", "default"))) static void NAME(                      \
-        const IN *restrict in, OUT *restrict out, const double *restrict c,                  \
-        const double *restrict s, int64_t *restrict counts, Py_ssize_t cols) {               \
-        for (Py_ssize_t j = 0; j < cols; j++) {                                              \
-            double x = (double)in[j];                                                        \
-            OUT y = (OUT)((x - c[j]) / s[j]);                                                \
-            out[j] = y;                                                                      \
-            int nan_in = x != x;                                                             \
-            int finite_in = fabs(x) <= 0x1.fffffffffffffp+1023;                              \
-            int finite_out = fabs((double)y) <= (OUT_MAX);                                   \
-            counts[j] += nan_in;                                                             \
-            counts[cols + j] += !finite_in & !nan_in;                                        \
-            counts[2 * cols + j] += finite_in & !finite_out;                                 \
+/* Rows of the affine transform with adjacent values, branch-free so that they vectorize:
+ * y = (OUT)((x - c[j]) / s[j]). Returns whether any input or output was not finite
+ * (the caller then counts those rows' values one by one). */
+#define AFFINE_ROWS(NAME, IN, OUT, OUT_MAX)                                                  \
+    __attribute__((target_clones("avx2", "default"))) static int NAME(                       \
+        const char *in, Py_ssize_t in_rs, char *out, Py_ssize_t out_rs, Py_ssize_t n,         \
+        const double *restrict c, const double *restrict s, Py_ssize_t cols) {               \
+        int any = 0;                                                                         \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                 \
+            const IN *restrict x_row = (const IN *)(in + i * in_rs);                         \
+            OUT *restrict y_row = (OUT *)(out + i * out_rs);                                 \
+            int odd = 0;                                                                     \
+            for (Py_ssize_t j = 0; j < cols; j++) {                                          \
+                double x = (double)x_row[j];                                                 \
+                OUT y = (OUT)((x - c[j]) / s[j]);                                            \
+                y_row[j] = y;                                                                \
+                odd |= !(fabs(x) <= 0x1.fffffffffffffp+1023) | !(fabs((double)y) <= (OUT_MAX)); \
+            }                                                                                \
+            any |= odd;                                                                      \
         }                                                                                    \
+        return any;                                                                          \
     }
-AFFINE_ROW(affine_row_ff, float, float, 0x1.fffffep+127)
-AFFINE_ROW(affine_row_fd, float, double, 0x1.fffffffffffffp+1023)
-AFFINE_ROW(affine_row_df, double, float, 0x1.fffffep+127)
-AFFINE_ROW(affine_row_dd, double, double, 0x1.fffffffffffffp+1023)
+AFFINE_ROWS(affine_rows_ff, float, float, 0x1.fffffep+127)
+AFFINE_ROWS(affine_rows_fd, float, double, 0x1.fffffffffffffp+1023)
+AFFINE_ROWS(affine_rows_df, double, float, 0x1.fffffep+127)
+AFFINE_ROWS(affine_rows_dd, double, double, 0x1.fffffffffffffp+1023)
+
+#define AFFINE_BLOCK 256
+
+/* Rows of the affine transform with any strides, counting per column the NaN inputs
+ * (counts[j]), the infinite inputs (counts[cols + j]) and the finite inputs whose output
+ * is not finite (counts[2 cols + j]); with `write` 0 the outputs are already there. */
+static void affine_counted(const Py_buffer *src, const Py_buffer *dst, Py_ssize_t first,
+                           Py_ssize_t n, const double *c, const double *sc, int64_t *counts,
+                           int write) {
+    Py_ssize_t cols = src->shape[1];
+    int in32 = !strcmp(src->format, "f"), out32 = !strcmp(dst->format, "f");
+    for (Py_ssize_t i = first; i < first + n; i++) {
+        const char *in = (const char *)src->buf + i * src->strides[0];
+        char *out = (char *)dst->buf + i * dst->strides[0];
+        for (Py_ssize_t j = 0; j < cols; j++) {
+            double x = in32 ? (double)*(const float *)(in + j * src->strides[1])
+                            : *(const double *)(in + j * src->strides[1]);
+            char *y = out + j * dst->strides[1];
+            if (write) {
+                double value = (x - c[j]) / sc[j];
+                if (out32) *(float *)y = (float)value;
+                else *(double *)y = value;
+            }
+            int finite_out = (out32 ? isfinite(*(const float *)y) : isfinite(*(const double *)y)) != 0;
+            counts[j] += isnan(x) != 0; /* isinf(-inf) may be -1 */
+            counts[cols + j] += isinf(x) != 0;
+            counts[2 * cols + j] += isfinite(x) && !finite_out;
+        }
+    }
+}
 
 /* affine(src, dst, centers, scales) -> per column (nan, inf, overflow) counts.
  * dst[i, j] = round_to_dst_dtype((double(src[i, j]) - centers[j]) / scales[j]): the
@@ -517,33 +550,21 @@ static PyObject *affine(PyObject *self, PyObject *args) {
     const double *c = cen.buf, *sc = sca.buf;
     Py_BEGIN_ALLOW_THREADS
     int contiguous = src.strides[1] == (in32 ? 4 : 8) && dst.strides[1] == (out32 ? 4 : 8);
-    for (Py_ssize_t i = 0; i < rows; i++) {
-        const char *in = (const char *)src.buf + i * src.strides[0];
-        char *out = (char *)dst.buf + i * dst.strides[0];
-        if (contiguous) {
-            if (in32 && out32) affine_row_ff((const float *)in, (float *)out, c, sc, counts, cols);
-            else if (in32) affine_row_fd((const float *)in, (double *)out, c, sc, counts, cols);
-            else if (out32) affine_row_df((const double *)in, (float *)out, c, sc, counts, cols);
-            else affine_row_dd((const double *)in, (double *)out, c, sc, counts, cols);
+    for (Py_ssize_t first = 0; first < rows; first += AFFINE_BLOCK) {
+        Py_ssize_t n = rows - first < AFFINE_BLOCK ? rows - first : AFFINE_BLOCK;
+        if (!contiguous) {
+            affine_counted(&src, &dst, first, n, c, sc, counts, 1);
             continue;
         }
-        for (Py_ssize_t j = 0; j < cols; j++) {
-            double x = in32 ? (double)*(const float *)(in + j * src.strides[1])
-                            : *(const double *)(in + j * src.strides[1]);
-            double y = (x - c[j]) / sc[j];
-            int finite_out;
-            if (out32) {
-                float f = (float)y;
-                *(float *)(out + j * dst.strides[1]) = f;
-                finite_out = isfinite(f);
-            } else {
-                *(double *)(out + j * dst.strides[1]) = y;
-                finite_out = isfinite(y);
-            }
-            counts[j] += isnan(x);
-            counts[cols + j] += isinf(x);
-            counts[2 * cols + j] += isfinite(x) && !finite_out;
-        }
+        const char *in = (const char *)src.buf + first * src.strides[0];
+        char *out = (char *)dst.buf + first * dst.strides[0];
+        Py_ssize_t irs = src.strides[0], ors = dst.strides[0];
+        int odd;
+        if (in32 && out32) odd = affine_rows_ff(in, irs, out, ors, n, c, sc, cols);
+        else if (in32) odd = affine_rows_fd(in, irs, out, ors, n, c, sc, cols);
+        else if (out32) odd = affine_rows_df(in, irs, out, ors, n, c, sc, cols);
+        else odd = affine_rows_dd(in, irs, out, ors, n, c, sc, cols);
+        if (odd) affine_counted(&src, &dst, first, n, c, sc, counts, 0);
     }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&src);
