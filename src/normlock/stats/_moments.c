@@ -220,9 +220,12 @@ static void moments_block(column_t *out, const char *base, Py_ssize_t n, Py_ssiz
         for (Py_ssize_t j = 0; j < cols; j++) nl_fast_column(&out[j], base + j * cs, n, from_float32, work);
         return;
     }
-    if (fast_cpu && cs == size) /* adjacent columns: four at a time */
+    if (fast_cpu && cs == size) { /* adjacent columns: eight or four at a time */
+        for (; from_float32 && first + 8 <= cols; first += 8)
+            nl_fast_float32_pair(&out[first], base + first * size, n, rs, work);
         for (; first + 4 <= cols; first += 4)
             nl_fast_row_group(&out[first], base + first * size, n, rs, from_float32, work);
+    }
     load_block(scratch, base + first * cs, n, cols - first, rs, cs, from_float32);
     for (Py_ssize_t j = first; j < cols; j++)
         nl_block_column(&out[j], scratch + (j - first) * PITCH, work, n, from_float32);
@@ -292,61 +295,67 @@ static int is_float_format(const char *format) {
     return format && (!strcmp(format, "f") || !strcmp(format, "d"));
 }
 
-/* Fill `s` from a 2-D array or a sequence of 1-D arrays; views[] receives the buffers
- * to release (returns how many, or -1 with an exception set). */
+static int alloc_columns(source_t *s, Py_ssize_t cols) {
+    Py_ssize_t n = cols ? cols : 1;
+    s->cols = cols;
+    s->column = PyMem_Calloc(n, sizeof(char *));
+    s->stride = PyMem_Calloc(n, sizeof(Py_ssize_t));
+    s->is32 = PyMem_Calloc(n, sizeof(int));
+    if (s->column && s->stride && s->is32) return 0;
+    PyErr_NoMemory();
+    return -1;
+}
+
+/* Fill `s` from a 2-D array or a sequence of 1-D arrays. *views receives the buffers to
+ * release with close_source; returns how many, or -1 with an exception set (and none
+ * held). */
 static Py_ssize_t open_source(PyObject *obj, source_t *s, Py_buffer **views) {
     memset(s, 0, sizeof *s);
-    if (PyObject_CheckBuffer(obj)) {
+    if (PyObject_CheckBuffer(obj)) { /* a 2-D array */
         Py_buffer *view = *views = PyMem_Calloc(1, sizeof(Py_buffer));
         if (!view) return PyErr_NoMemory(), -1;
         if (PyObject_GetBuffer(obj, view, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return -1;
         if (view->ndim != 2 || !is_float_format(view->format)) {
             PyErr_SetString(PyExc_TypeError, "moments needs a 2-D float32 or float64 array");
-            return -(PyBuffer_Release(view), 1);
+        } else if (alloc_columns(s, view->shape[1]) == 0) {
+            s->matrix = 1;
+            s->rows = view->shape[0];
+            s->rs = view->strides[0], s->cs = view->strides[1];
+            s->from_float32 = !strcmp(view->format, "f");
+            for (Py_ssize_t j = 0; j < s->cols; j++) {
+                s->column[j] = (const char *)view->buf + j * s->cs;
+                s->stride[j] = s->rs;
+                s->is32[j] = s->from_float32;
+            }
+            return 1;
         }
-        s->matrix = 1;
-        s->rows = view->shape[0], s->cols = view->shape[1];
-        s->rs = view->strides[0], s->cs = view->strides[1];
-        s->from_float32 = !strcmp(view->format, "f");
-        s->column = PyMem_Calloc(s->cols ? s->cols : 1, sizeof(char *));
-        s->stride = PyMem_Calloc(s->cols ? s->cols : 1, sizeof(Py_ssize_t));
-        s->is32 = PyMem_Calloc(s->cols ? s->cols : 1, sizeof(int));
-        if (!s->column || !s->stride || !s->is32) return PyErr_NoMemory(), -(PyBuffer_Release(view), 1);
-        for (Py_ssize_t j = 0; j < s->cols; j++) {
-            s->column[j] = (const char *)view->buf + j * s->cs;
-            s->stride[j] = s->rs;
-            s->is32[j] = s->from_float32;
-        }
-        return 1;
+        PyBuffer_Release(view);
+        return -1;
     }
     PyObject *fast = PySequence_Fast(obj, "moments needs a 2-D array or a list of 1-D arrays");
     if (!fast) return -1;
-    s->cols = PySequence_Fast_GET_SIZE(fast);
-    *views = PyMem_Calloc(s->cols ? s->cols : 1, sizeof(Py_buffer));
-    s->column = PyMem_Calloc(s->cols ? s->cols : 1, sizeof(char *));
-    s->stride = PyMem_Calloc(s->cols ? s->cols : 1, sizeof(Py_ssize_t));
-    s->is32 = PyMem_Calloc(s->cols ? s->cols : 1, sizeof(int));
-    if (!*views || !s->column || !s->stride || !s->is32) return Py_DECREF(fast), PyErr_NoMemory(), -1;
-    Py_ssize_t got = 0;
-    for (; got < s->cols; got++) {
-        Py_buffer *v = &(*views)[got];
-        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(fast, got), v, PyBUF_STRIDES | PyBUF_FORMAT) < 0) break;
-        if (v->ndim != 1 || !is_float_format(v->format) || (got && v->shape[0] != s->rows)) {
-            PyBuffer_Release(v);
-            PyErr_SetString(PyExc_TypeError, "moments needs equal-length 1-D float32/float64 columns");
-            break;
+    Py_ssize_t cols = PySequence_Fast_GET_SIZE(fast), got = 0;
+    *views = PyMem_Calloc(cols ? cols : 1, sizeof(Py_buffer));
+    if (!*views) PyErr_NoMemory();
+    if (*views && alloc_columns(s, cols) == 0) {
+        for (; got < cols; got++) {
+            Py_buffer *v = &(*views)[got];
+            if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(fast, got), v, PyBUF_STRIDES | PyBUF_FORMAT) < 0) break;
+            if (v->ndim != 1 || !is_float_format(v->format) || (got && v->shape[0] != s->rows)) {
+                PyBuffer_Release(v);
+                PyErr_SetString(PyExc_TypeError, "moments needs equal-length 1-D float32/float64 columns");
+                break;
+            }
+            s->rows = v->shape[0];
+            s->column[got] = v->buf;
+            s->stride[got] = v->strides[0];
+            s->is32[got] = !strcmp(v->format, "f");
         }
-        s->rows = v->shape[0];
-        s->column[got] = v->buf;
-        s->stride[got] = v->strides[0];
-        s->is32[got] = !strcmp(v->format, "f");
     }
     Py_DECREF(fast);
-    if (got < s->cols) {
-        for (Py_ssize_t j = 0; j < got; j++) PyBuffer_Release(&(*views)[j]);
-        return -1;
-    }
-    return s->cols;
+    if (*views && got == cols && !PyErr_Occurred()) return cols;
+    for (Py_ssize_t j = 0; j < got; j++) PyBuffer_Release(&(*views)[j]);
+    return -1;
 }
 
 static void close_source(source_t *s, Py_buffer *views, Py_ssize_t opened) {
@@ -444,144 +453,6 @@ static PyObject *moments(PyObject *self, PyObject *args) {
 }
 
 
-/* Rows of the affine transform with adjacent values, branch-free so that they vectorize:
- * y = (OUT)((x - c[j]) / s[j]). Returns whether any input or output was not finite
- * (the caller then counts those rows' values one by one). */
-#define AFFINE_ROWS(NAME, IN, OUT, OUT_MAX)                                                  \
-    __attribute__((target_clones("avx2", "default"))) static int NAME(                       \
-        const char *in, Py_ssize_t in_rs, char *out, Py_ssize_t out_rs, Py_ssize_t n,         \
-        const double *restrict c, const double *restrict s, Py_ssize_t cols) {               \
-        int any = 0;                                                                         \
-        for (Py_ssize_t i = 0; i < n; i++) {                                                 \
-            const IN *restrict x_row = (const IN *)(in + i * in_rs);                         \
-            OUT *restrict y_row = (OUT *)(out + i * out_rs);                                 \
-            int odd = 0;                                                                     \
-            for (Py_ssize_t j = 0; j < cols; j++) {                                          \
-                double x = (double)x_row[j];                                                 \
-                OUT y = (OUT)((x - c[j]) / s[j]);                                            \
-                y_row[j] = y;                                                                \
-                odd |= !(fabs(x) <= 0x1.fffffffffffffp+1023) | !(fabs((double)y) <= (OUT_MAX)); \
-            }                                                                                \
-            any |= odd;                                                                      \
-        }                                                                                    \
-        return any;                                                                          \
-    }
-AFFINE_ROWS(affine_rows_ff, float, float, 0x1.fffffep+127)
-AFFINE_ROWS(affine_rows_fd, float, double, 0x1.fffffffffffffp+1023)
-AFFINE_ROWS(affine_rows_df, double, float, 0x1.fffffep+127)
-AFFINE_ROWS(affine_rows_dd, double, double, 0x1.fffffffffffffp+1023)
-
-#define AFFINE_BLOCK 256
-
-/* Rows of the affine transform with any strides, counting per column the NaN inputs
- * (counts[j]), the infinite inputs (counts[cols + j]) and the finite inputs whose output
- * is not finite (counts[2 cols + j]); with `write` 0 the outputs are already there. */
-static void affine_counted(const Py_buffer *src, const Py_buffer *dst, Py_ssize_t first,
-                           Py_ssize_t n, const double *c, const double *sc, int64_t *counts,
-                           int write) {
-    Py_ssize_t cols = src->shape[1];
-    int in32 = !strcmp(src->format, "f"), out32 = !strcmp(dst->format, "f");
-    for (Py_ssize_t i = first; i < first + n; i++) {
-        const char *in = (const char *)src->buf + i * src->strides[0];
-        char *out = (char *)dst->buf + i * dst->strides[0];
-        for (Py_ssize_t j = 0; j < cols; j++) {
-            double x = in32 ? (double)*(const float *)(in + j * src->strides[1])
-                            : *(const double *)(in + j * src->strides[1]);
-            char *y = out + j * dst->strides[1];
-            if (write) {
-                double value = (x - c[j]) / sc[j];
-                if (out32) *(float *)y = (float)value;
-                else *(double *)y = value;
-            }
-            int finite_out = (out32 ? isfinite(*(const float *)y) : isfinite(*(const double *)y)) != 0;
-            counts[j] += isnan(x) != 0; /* isinf(-inf) may be -1 */
-            counts[cols + j] += isinf(x) != 0;
-            counts[2 * cols + j] += isfinite(x) && !finite_out;
-        }
-    }
-}
-
-/* affine(src, dst, centers, scales) -> per column (nan, inf, overflow) counts.
- * dst[i, j] = round_to_dst_dtype((double(src[i, j]) - centers[j]) / scales[j]): the
- * canonical formula, computed in float64 and rounded once. `overflow` counts finite
- * inputs whose output is not finite. The GIL is released while it runs. */
-static PyObject *affine(PyObject *self, PyObject *args) {
-    PyObject *src_obj, *dst_obj, *c_obj, *s_obj;
-    if (!PyArg_ParseTuple(args, "OOOO", &src_obj, &dst_obj, &c_obj, &s_obj)) return NULL;
-    Py_buffer src, dst, cen, sca;
-    if (PyObject_GetBuffer(src_obj, &src, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return NULL;
-    if (PyObject_GetBuffer(dst_obj, &dst, PyBUF_STRIDES | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(&src);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(c_obj, &cen, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
-        PyBuffer_Release(&src);
-        PyBuffer_Release(&dst);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(s_obj, &sca, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
-        PyBuffer_Release(&src);
-        PyBuffer_Release(&dst);
-        PyBuffer_Release(&cen);
-        return NULL;
-    }
-    int ok = src.ndim == 2 && dst.ndim == 2 && src.shape[0] == dst.shape[0] &&
-             src.shape[1] == dst.shape[1] && cen.len == (Py_ssize_t)(sizeof(double) * src.shape[1]) &&
-             sca.len == cen.len && src.format && dst.format && (!strcmp(src.format, "f") || !strcmp(src.format, "d")) &&
-             (!strcmp(dst.format, "f") || !strcmp(dst.format, "d")) && !strcmp(cen.format, "d") && !strcmp(sca.format, "d");
-    if (!ok) {
-        PyBuffer_Release(&src);
-        PyBuffer_Release(&dst);
-        PyBuffer_Release(&cen);
-        PyBuffer_Release(&sca);
-        PyErr_SetString(PyExc_TypeError, "affine needs 2-D float arrays of one shape and float64 vectors");
-        return NULL;
-    }
-    Py_ssize_t rows = src.shape[0], cols = src.shape[1];
-    int in32 = !strcmp(src.format, "f"), out32 = !strcmp(dst.format, "f");
-    int64_t *counts = PyMem_RawCalloc(3 * (cols ? cols : 1), sizeof(int64_t));
-    if (!counts) {
-        PyBuffer_Release(&src);
-        PyBuffer_Release(&dst);
-        PyBuffer_Release(&cen);
-        PyBuffer_Release(&sca);
-        return PyErr_NoMemory();
-    }
-    const double *c = cen.buf, *sc = sca.buf;
-    Py_BEGIN_ALLOW_THREADS
-    int contiguous = src.strides[1] == (in32 ? 4 : 8) && dst.strides[1] == (out32 ? 4 : 8);
-    for (Py_ssize_t first = 0; first < rows; first += AFFINE_BLOCK) {
-        Py_ssize_t n = rows - first < AFFINE_BLOCK ? rows - first : AFFINE_BLOCK;
-        if (!contiguous) {
-            affine_counted(&src, &dst, first, n, c, sc, counts, 1);
-            continue;
-        }
-        const char *in = (const char *)src.buf + first * src.strides[0];
-        char *out = (char *)dst.buf + first * dst.strides[0];
-        Py_ssize_t irs = src.strides[0], ors = dst.strides[0];
-        int odd;
-        if (in32 && out32) odd = affine_rows_ff(in, irs, out, ors, n, c, sc, cols);
-        else if (in32) odd = affine_rows_fd(in, irs, out, ors, n, c, sc, cols);
-        else if (out32) odd = affine_rows_df(in, irs, out, ors, n, c, sc, cols);
-        else odd = affine_rows_dd(in, irs, out, ors, n, c, sc, cols);
-        if (odd) affine_counted(&src, &dst, first, n, c, sc, counts, 0);
-    }
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&src);
-    PyBuffer_Release(&dst);
-    PyBuffer_Release(&cen);
-    PyBuffer_Release(&sca);
-    PyObject *result = PyList_New(cols);
-    for (Py_ssize_t j = 0; j < cols && result; j++) {
-        PyObject *item = Py_BuildValue("(LLL)", (long long)counts[j], (long long)counts[cols + j],
-                                       (long long)counts[2 * cols + j]);
-        if (!item) { Py_CLEAR(result); break; }
-        PyList_SET_ITEM(result, j, item);
-    }
-    PyMem_RawFree(counts);
-    return result;
-}
-
 /* row_hash(data, out): the 48-bit row hash "normlock-row-v1" (see _moments.h) of every
  * row of a 2-D array or of a list of equal-length 1-D arrays, into the uint64 array
  * `out`. The GIL is released while it runs. */
@@ -620,7 +491,7 @@ static PyMethodDef methods[] = {
      "moments(data, hashes=None) -> for a 2-D array or a list of 1-D arrays, per column (count, nan, posinf, neginf, min, max, negzero, "
      "poszero, sum, sq); sum and sq are little-endian two's complement integers in units "
      "of 2**-2400."},
-    {"affine", affine, METH_VARARGS,
+    {"affine", nl_affine, METH_VARARGS,
      "affine(src2d, dst2d, centers, scales) -> per column (nan, inf, overflow) counts."},
     {"row_hash", row_hash, METH_VARARGS,
      "row_hash(data, out_uint64): the 48-bit row hash normlock-row-v1 of every row of a 2-D "

@@ -132,6 +132,9 @@ static inline uint64_t row_hash_step(uint64_t h, double v, uint64_t salt) {
     return h ^ (h >> 32); /* carry the high bits' differences down */
 }
 
+/* affine(src, dst, centers, scales) -> per column (nan, inf, overflow) counts (_affine.c). */
+PyObject *nl_affine(PyObject *self, PyObject *args);
+
 /* One block of one column, already float64 in x[0..n) (overwritten); work holds 2n. */
 void nl_block_column(column_t *c, double *x, double *work, Py_ssize_t n, int from_float32);
 
@@ -143,6 +146,9 @@ int nl_fast_available(void);
 /* Columns first..first+3 of a row-major block (4 values adjacent in each row). */
 void nl_fast_row_group(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
                        double *scratch);
+/* Columns first..first+7 of a row-major float32 block. */
+void nl_fast_float32_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs,
+                          double *scratch);
 /* n rows of one contiguous column. */
 void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, double *scratch);
 /* One column's step of the row hash over n adjacent values. */

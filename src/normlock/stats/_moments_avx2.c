@@ -4,14 +4,13 @@
  * Four lanes at a time: four adjacent columns of a row-major block, or four adjacent
  * rows of one contiguous column. A first pass over the block finds, per lane, the
  * extrema, the largest magnitude and the smallest nonzero magnitude; from those it
- * follows how many extraction levels leave no remainder at all (every value is a
- * multiple of the lowest bit of the smallest one, and level l keeps the bits down to a
- * known grid), so a second pass computes the exact level sums of x and x*x in
- * registers, in one read. x*x is exact in float64 for float32 input; for float64 it is
- * p + e exactly, with p = x*x and e = fma(x, x, -p). A lane whose values are not all
- * finite, or span more binades than the levels here cover, takes the portable path
- * (nl_block_column) instead, and so does any lane whose final remainders are not all
- * zero (they always are; the check costs one OR per stream).
+ * follows how many extraction levels it takes until what is left of every term adds
+ * exactly as it is (every value is a multiple of the lowest bit of the smallest one,
+ * and level l keeps the bits down to a known grid), so a second pass computes the exact
+ * level sums of x and x*x in registers, in one read. x*x is exact in float64 for
+ * float32 input; for float64 it is p + e exactly, with p = x*x and e = fma(x, x, -p).
+ * A lane whose values are not all finite, or span more binades than the levels here
+ * cover, takes the portable path (nl_block_column) instead.
  *
  * The row hash of a row-major block runs four rows at a time: a 4 x 4 transpose puts
  * one column of four rows in a vector, and the 64-bit multiply is three 32-bit ones.
@@ -65,6 +64,35 @@ FAST static INLINE void scan_lanes(lanes_t *out, const char *base, Py_ssize_t st
     for (int k = 0; k < 4; k++) out->bad[k] = flags[k] != 0.0 || isnan(flags[k]);
 }
 
+/* The same for eight adjacent float32 lanes (two groups of four), eight at a time. */
+FAST static void scan_float32_pair(lanes_t out[2], const char *base, Py_ssize_t step, Py_ssize_t n) {
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 top = _mm256_set1_ps(0x1.fffffep+127), inf = _mm256_set1_ps(INFINITY);
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 lo = inf, hi = _mm256_set1_ps(-INFINITY), amax = zero, amin = inf, bad = zero;
+    for (Py_ssize_t t = 0; t < n; t++) {
+        __m256 v = _mm256_loadu_ps((const float *)(base + t * step));
+        __m256 a = _mm256_and_ps(v, magnitude);
+        bad = _mm256_or_ps(bad, _mm256_cmp_ps(a, top, _CMP_NLE_UQ)); /* NaN or inf */
+        lo = _mm256_min_ps(lo, v);
+        hi = _mm256_max_ps(hi, v);
+        amax = _mm256_max_ps(amax, a);
+        amin = _mm256_min_ps(amin, _mm256_blendv_ps(inf, a, _mm256_cmp_ps(a, zero, _CMP_NEQ_OQ)));
+    }
+    float lanes[5][8];
+    _mm256_storeu_ps(lanes[0], lo);
+    _mm256_storeu_ps(lanes[1], hi);
+    _mm256_storeu_ps(lanes[2], amax);
+    _mm256_storeu_ps(lanes[3], amin);
+    _mm256_storeu_ps(lanes[4], bad);
+    for (int k = 0; k < 8; k++) {
+        lanes_t *o = &out[k / 4];
+        o->lo[k % 4] = lanes[0][k], o->hi[k % 4] = lanes[1][k];
+        o->amax[k % 4] = lanes[2][k], o->amin[k % 4] = lanes[3][k];
+        o->bad[k % 4] = lanes[4][k] != 0.0f || isnan(lanes[4][k]);
+    }
+}
+
 /* Levels needed for a stream whose terms are below 2**top and multiples of 2**low:
  * level l keeps the bits down to 2**(top - 40 l - 39). */
 static int levels_for(int top, int low) {
@@ -116,9 +144,11 @@ FAST static INLINE void extract_level(__m256d *r, __m256d *sum, __m256d sigma) {
 }
 
 /* The level sums of n steps, lane by lane, into sums[level][lane] (x levels, then p,
- * then e); returns a mask of lanes with a nonzero final remainder. The level counts are
- * compile-time constants at every call, so the loops unroll into registers. */
-FAST static INLINE int level_pass(double sums[][4], const char *base, Py_ssize_t step,
+ * then e). The last level of a stream extracts nothing: what is left of every term is a
+ * multiple of the stream's lowest bit and below 2**39 of it, so n <= 2**13 of them add
+ * exactly as they are. The level counts are compile-time constants at every call, so
+ * the loops unroll into registers. */
+FAST static INLINE void level_pass(double sums[][4], const char *base, Py_ssize_t step,
                                   Py_ssize_t n, const int from_float32, const int lx,
                                   const int lp, const int le, const double sigma_x[][4],
                                   const double sigma_sq[][4]) {
@@ -128,27 +158,30 @@ FAST static INLINE int level_pass(double sums[][4], const char *base, Py_ssize_t
         ss[l] = _mm256_loadu_pd(sigma_sq[l]);
         ax[l] = ap[l] = ae[l] = _mm256_setzero_pd();
     }
-    __m256d left = _mm256_setzero_pd();
     for (Py_ssize_t t = 0; t < n; t++) {
         __m256d x = load_lanes(base + t * step, from_float32);
-        __m256d p = _mm256_mul_pd(x, x), e = _mm256_setzero_pd();
-        if (!from_float32) e = _mm256_fmsub_pd(x, x, p); /* exact: x*x == p + e */
-        for (int l = 0; l < lx; l++) extract_level(&x, &ax[l], sx[l]);
-        for (int l = 0; l < lp; l++) extract_level(&p, &ap[l], ss[l]);
-        for (int l = 1; l < le; l++) extract_level(&e, &ae[l], ss[l]); /* |e| <= 2**-53 |p| */
-        left = _mm256_or_pd(left, _mm256_or_pd(x, _mm256_or_pd(p, e)));
+        __m256d p = _mm256_mul_pd(x, x);
+        if (!from_float32) { /* exact: x*x == p + e, |e| <= 2**-53 |p|: from level 1 on */
+            __m256d e = _mm256_fmsub_pd(x, x, p);
+            for (int l = 1; l < le - 1; l++) extract_level(&e, &ae[l], ss[l]);
+            ae[le - 1] = _mm256_add_pd(ae[le - 1], e);
+        }
+        for (int l = 0; l < lx - 1; l++) extract_level(&x, &ax[l], sx[l]);
+        ax[lx - 1] = _mm256_add_pd(ax[lx - 1], x);
+        for (int l = 0; l < lp - 1; l++) extract_level(&p, &ap[l], ss[l]);
+        ap[lp - 1] = _mm256_add_pd(ap[lp - 1], p);
     }
     int row = 0;
     for (int l = 0; l < lx; l++) _mm256_storeu_pd(sums[row++], ax[l]);
     for (int l = 0; l < lp; l++) _mm256_storeu_pd(sums[row++], ap[l]);
     for (int l = 1; l < le; l++) _mm256_storeu_pd(sums[row++], ae[l]);
-    return _mm256_movemask_pd(_mm256_cmp_pd(left, _mm256_setzero_pd(), _CMP_NEQ_UQ));
 }
 
 #define PASS(F32, LX, LP, LE) \
-    level_pass(sums, base, step, n, F32, LX, LP, LE, (const double(*)[4])sigma_x, (const double(*)[4])sigma_sq)
+    (level_pass(sums, base, step, n, F32, LX, LP, LE, (const double(*)[4])sigma_x, \
+                (const double(*)[4])sigma_sq), 1)
 
-/* Runs the plan's pass; returns the lanes with a remainder (0xF when no plan fits). */
+/* Runs the plan's pass; returns 0 when no pass is compiled for it. */
 FAST static int run_plan(double sums[][4], int plan, const char *base, Py_ssize_t step,
                          Py_ssize_t n, int from_float32, double sigma_x[][4], double sigma_sq[][4]) {
     if (from_float32) {
@@ -164,7 +197,7 @@ FAST static int run_plan(double sums[][4], int plan, const char *base, Py_ssize_
         case 2: return PASS(0, 3, 4, 6);
         }
     }
-    return 0xF;
+    return 0;
 }
 
 /* Sigmas per lane and level: 2**(top - 40 l + HEADROOM). */
@@ -197,8 +230,7 @@ static int lane_sums(double sums[][4], levels_t *plan_out, const lanes_t *s, con
     int plan = 0;
     while (!covers(plans[plan], widest)) plan++;
     *plan_out = plans[plan];
-    int left = run_plan(sums, plan, base, step, n, from_float32, sigma_x, sigma_sq);
-    return fast & ~left;
+    return run_plan(sums, plan, base, step, n, from_float32, sigma_x, sigma_sq) ? fast : 0;
 }
 
 static void commit_sums(column_t *c, double sums[][4], int k, levels_t plan) {
@@ -221,25 +253,39 @@ static void portable(column_t *c, const char *x, Py_ssize_t n, Py_ssize_t stride
     nl_block_column(c, scratch, scratch + BLOCK, n, from_float32);
 }
 
-FAST void nl_fast_row_group(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
-                       double *scratch) {
+/* Four adjacent columns, once their extrema are known. */
+FAST static void finish_group(column_t *c, const lanes_t *s, const char *base, Py_ssize_t n,
+                              Py_ssize_t rs, int from_float32, double *scratch) {
     Py_ssize_t size = from_float32 ? 4 : 8;
-    lanes_t s;
-    if (from_float32) scan_lanes(&s, base, rs, n, 1);
-    else scan_lanes(&s, base, rs, n, 0);
     double sums[3 * MAX_LEVELS][4];
     levels_t plan;
-    int done = lane_sums(sums, &plan, &s, base, rs, n, from_float32, 4);
+    int done = lane_sums(sums, &plan, s, base, rs, n, from_float32, 4);
     for (int k = 0; k < 4; k++) {
         const char *column = base + k * size;
         if (!(done >> k & 1)) {
             portable(&c[k], column, n, rs, from_float32, scratch);
             continue;
         }
-        commit_extrema(&c[k], s.lo[k], s.hi[k], n);
-        if (s.lo[k] == 0.0 || s.hi[k] == 0.0) note_zero_signs(&c[k], column, n, rs, from_float32);
+        commit_extrema(&c[k], s->lo[k], s->hi[k], n);
+        if (s->lo[k] == 0.0 || s->hi[k] == 0.0) note_zero_signs(&c[k], column, n, rs, from_float32);
         commit_sums(&c[k], sums, k, plan);
     }
+}
+
+FAST void nl_fast_row_group(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
+                            double *scratch) {
+    lanes_t s;
+    if (from_float32) scan_lanes(&s, base, rs, n, 1);
+    else scan_lanes(&s, base, rs, n, 0);
+    finish_group(c, &s, base, n, rs, from_float32, scratch);
+}
+
+FAST void nl_fast_float32_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs,
+                               double *scratch) {
+    lanes_t s[2];
+    scan_float32_pair(s, base, rs, n);
+    finish_group(c, &s[0], base, n, rs, 1, scratch);
+    finish_group(c + 4, &s[1], base + 16, n, rs, 1, scratch);
 }
 
 /* The four lanes of one column's block as one lane. */
@@ -359,6 +405,8 @@ int nl_fast_available(void) { return 0; }
 void nl_fast_row_group(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
                        double *scratch) {}
 void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, double *scratch) {}
+void nl_fast_float32_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs,
+                          double *scratch) {}
 void nl_fast_hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
                        Py_ssize_t rs, int from_float32) {}
 void nl_fast_hash_column(uint64_t *state, const char *x, Py_ssize_t n, int from_float32,
