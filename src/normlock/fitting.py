@@ -35,6 +35,7 @@ from normlock.methods import get_method
 from normlock.reference import reference_of
 from normlock.spec import PASSTHROUGH, FeatureSpec, Spec, load_spec, resolve, resolve_single
 from normlock.stats import DEFAULT_EXACT_LIMIT, Summary
+from normlock.stats.kernel import run_parallel
 from normlock.stats.quantiles import as_samples
 from normlock.stats.rows import RowSketch
 
@@ -134,6 +135,8 @@ def fit(
     if rows == 0:
         raise InputError("no data to fit on: every chunk was empty")
     replay = _replayer(chunks if rereadable else None, names, exact_limit)
+    # every feature's reference sorts its quantile values: on all cores, ahead of the fits
+    run_parallel(lambda state: state.reference.quantiles.sorted_values(), list(states.values()))
     locked = tuple(_fit_feature(state, replay) for state in states.values())
     target_lock = None
     if target_state is not None:
