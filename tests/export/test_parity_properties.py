@@ -51,3 +51,15 @@ def test_torch_and_onnx_match_numpy_for_any_affine_parameters(dtype, data) -> No
     assert_same_bits(lock.to_torch()(torch.from_numpy(x)).numpy(), expected)
     (out,) = run_onnx(lock.to_onnx(dtype=np.dtype(dtype).name), {"input": x})
     assert_same_bits(out, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: d.__name__)
+def test_a_clip_to_a_range_end_of_minus_zero_gives_one_zero_everywhere(dtype) -> None:
+    params = {"feature_range": [-0.0, 1.0], "clip": True, "min": 1.0, "max": 1.5}
+    lock = imported_lock({"a": [Step("minmax", params)]}, ["a"], source="test", details={})
+    x = np.array([[0.0], [-0.0], [2.0]], dtype=dtype)
+    expected = lock.transform(x)
+    assert not np.signbit(expected[0, 0])
+    assert_same_bits(lock.to_torch()(torch.from_numpy(x)).numpy(), expected)
+    (out,) = run_onnx(lock.to_onnx(dtype=np.dtype(dtype).name), {"input": x})
+    assert_same_bits(out, expected)

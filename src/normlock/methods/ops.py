@@ -11,7 +11,7 @@ Operations (all in float64, left to right):
 * ``div(c)``: ``x / c``, a true division, never ``x * (1 / c)``;
 * ``clip(low, high)``: numpy's ``clip``: ``low`` where ``x < low``, ``high`` where
   ``x > high``, else ``x`` itself (so NaN stays NaN and ``-0.0`` stays ``-0.0`` at a
-  bound of ``0.0``); a bound of ±inf is no bound;
+  bound of ``0.0``); a bound of ±inf is no bound, and a bound of ``-0.0`` is ``0.0``;
 * ``log()`` and ``log1p()``: natural logarithms;
 * ``yeo-johnson(lmbda)``, ``box-cox(lmbda)`` and ``quantile(quantiles, references,
   distribution)``: the non-linear methods, whose numpy formula lives in their own
@@ -65,6 +65,10 @@ class Op:
 
     kind: str
     args: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind == "clip":  # runtimes disagree on which zero a clip to -0.0 gives
+            object.__setattr__(self, "args", tuple(float(bound) + 0.0 for bound in self.args))
 
     @property
     def elementwise(self) -> bool:

@@ -378,43 +378,85 @@ static PyObject *acc_bytes(const acc_t *a) {
     return PyBytes_FromStringAndSize((const char *)raw, sizeof raw);
 }
 
-/* moments(data, hashes=None) -> per column tuples, for a 2-D array or a list of
- * equal-length 1-D arrays; with a uint64 array `hashes` as long as the rows, also the
- * rows' hashes, in the same pass over the data. The GIL is released while it runs. */
+/* The values of every column at the sorted rows positions[p] that fall in
+ * [start, start + n), into gathered (column j at gathered + j * column_step, position p
+ * at + p * step, in bytes), from *p on; *p moves past them. */
+static void gather_block(const source_t *s, Py_ssize_t start, Py_ssize_t n, const int64_t *positions,
+                         Py_ssize_t count, Py_ssize_t *p, char *gathered, Py_ssize_t column_step,
+                         Py_ssize_t step) {
+    for (; *p < count && positions[*p] < start + n; (*p)++) {
+        Py_ssize_t row = positions[*p];
+        for (Py_ssize_t j = 0; j < s->cols; j++) {
+            const char *x = s->column[j] + row * s->stride[j];
+            *(double *)(gathered + j * column_step + *p * step) =
+                s->is32[j] ? (double)*(const float *)x : *(const double *)x;
+        }
+    }
+}
+
+/* A writable ndim-D buffer of 8-byte items (of `format` when given). */
+static int writable_buffer(PyObject *obj, Py_buffer *view, int ndim, const char *format,
+                           const char *what) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_STRIDES | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) return -1;
+    if (view->ndim == ndim && view->itemsize == 8 &&
+        (!format || (view->format && !strcmp(view->format, format))))
+        return 0;
+    PyBuffer_Release(view);
+    PyErr_Format(PyExc_TypeError, "moments: %s", what);
+    return -1;
+}
+
+/* moments(data, hashes=None, positions=None, gathered=None) -> per column tuples, for a
+ * 2-D array or a list of equal-length 1-D arrays. In the same pass over the data, it
+ * writes the rows' hashes into the uint64 array `hashes` (one per row), and the values
+ * of every column at the sorted int64 row `positions` into the float64 array
+ * `gathered` (columns x positions). The GIL is released while it runs. */
 static PyObject *moments(PyObject *self, PyObject *args) {
-    Py_buffer hashes = {0}, *views = NULL;
-    PyObject *obj, *hashes_obj = Py_None;
+    Py_buffer hashes = {0}, positions = {0}, gathered = {0}, *views = NULL;
+    PyObject *obj, *hashes_obj = Py_None, *positions_obj = Py_None, *gathered_obj = Py_None;
+    PyObject *result = NULL;
+    column_t *out = NULL;
+    double *scratch = NULL;
     source_t s;
-    if (!PyArg_ParseTuple(args, "O|O", &obj, &hashes_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "O|OOO", &obj, &hashes_obj, &positions_obj, &gathered_obj)) return NULL;
     Py_ssize_t opened = open_source(obj, &s, &views);
     if (opened < 0) {
         close_source(&s, views, 0);
         return NULL;
     }
     if (hashes_obj != Py_None) {
-        if (PyObject_GetBuffer(hashes_obj, &hashes, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
-            close_source(&s, views, opened);
-            return NULL;
+        if (writable_buffer(hashes_obj, &hashes, 1, NULL, "hashes must be a uint64 array") < 0) goto done;
+        if (hashes.shape[0] != s.rows || hashes.strides[0] != 8) {
+            PyErr_SetString(PyExc_ValueError, "moments: hashes must be one contiguous uint64 per row");
+            goto done;
         }
-        if (hashes.len != s.rows * 8) {
-            PyBuffer_Release(&hashes);
-            close_source(&s, views, opened);
-            PyErr_SetString(PyExc_ValueError, "moments: hashes must be one uint64 per row");
-            return NULL;
+    }
+    if (positions_obj != Py_None) {
+        if (PyObject_GetBuffer(positions_obj, &positions, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) goto done;
+        if (writable_buffer(gathered_obj, &gathered, 2, "d", "gathered must be a 2-D float64 array") < 0) goto done;
+        Py_ssize_t count = positions.len / 8;
+        int ok = positions.itemsize == 8 && gathered.shape[0] == s.cols && gathered.shape[1] == count;
+        for (Py_ssize_t p = 0; ok && p < count; p++) {
+            int64_t row = ((const int64_t *)positions.buf)[p];
+            ok = row >= 0 && row < s.rows && (p == 0 || row > ((const int64_t *)positions.buf)[p - 1]);
+        }
+        if (!ok) {
+            PyErr_SetString(PyExc_ValueError, "moments: positions must be sorted distinct rows and "
+                                              "gathered one row per column, one column per position");
+            goto done;
         }
     }
     Py_ssize_t cols = s.cols;
-    column_t *out = PyMem_RawCalloc(cols ? cols : 1, sizeof(column_t));
+    out = PyMem_RawCalloc(cols ? cols : 1, sizeof(column_t));
     /* one block of every column as float64, column after column, plus work space */
-    double *scratch = PyMem_RawMalloc(sizeof(double) * (PITCH * (cols ? cols : 1) + 3 * BLOCK));
+    scratch = PyMem_RawMalloc(sizeof(double) * (PITCH * (cols ? cols : 1) + 3 * BLOCK));
     if (!out || !scratch) {
-        PyMem_RawFree(out);
-        PyMem_RawFree(scratch);
-        if (hashes.buf) PyBuffer_Release(&hashes);
-        close_source(&s, views, opened);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        goto done;
     }
     uint64_t *state = hashes.buf;
+    const int64_t *picked = positions.buf;
+    Py_ssize_t picks = positions.buf ? positions.len / 8 : 0, next = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t j = 0; j < cols; j++) {
         out[j].min = INFINITY;
@@ -423,6 +465,9 @@ static PyObject *moments(PyObject *self, PyObject *args) {
     for (Py_ssize_t start = 0; start < s.rows; start += BLOCK) {
         Py_ssize_t n = s.rows - start < BLOCK ? s.rows - start : BLOCK;
         if (state) hash_block(state + start, &s, start, n);
+        if (picks)
+            gather_block(&s, start, n, picked, picks, &next, gathered.buf, gathered.strides[0],
+                         gathered.strides[1]);
         moments_rows(out, &s, start, n, scratch, scratch + PITCH * (cols ? cols : 1));
     }
     for (Py_ssize_t j = 0; j < cols; j++) {
@@ -430,11 +475,8 @@ static PyObject *moments(PyObject *self, PyObject *args) {
         acc_normalize(&out[j].sq);
     }
     Py_END_ALLOW_THREADS
-    if (hashes.buf) PyBuffer_Release(&hashes);
-    close_source(&s, views, opened);
-    PyMem_RawFree(scratch);
 
-    PyObject *result = PyList_New(cols);
+    result = PyList_New(cols);
     for (Py_ssize_t j = 0; j < cols && result; j++) {
         column_t *c = &out[j];
         PyObject *sum = acc_bytes(&c->sum), *sq = acc_bytes(&c->sq);
@@ -448,10 +490,15 @@ static PyObject *moments(PyObject *self, PyObject *args) {
         if (!item) { Py_CLEAR(result); break; }
         PyList_SET_ITEM(result, j, item);
     }
+done:
     PyMem_RawFree(out);
+    PyMem_RawFree(scratch);
+    if (hashes.buf) PyBuffer_Release(&hashes);
+    if (positions.buf) PyBuffer_Release(&positions);
+    if (gathered.buf) PyBuffer_Release(&gathered);
+    close_source(&s, views, opened);
     return result;
 }
-
 
 /* row_hash(data, out): the 48-bit row hash "normlock-row-v1" (see _moments.h) of every
  * row of a 2-D array or of a list of equal-length 1-D arrays, into the uint64 array
@@ -488,7 +535,8 @@ static PyObject *row_hash(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"moments", moments, METH_VARARGS,
-     "moments(data, hashes=None) -> for a 2-D array or a list of 1-D arrays, per column (count, nan, posinf, neginf, min, max, negzero, "
+     "moments(data, hashes=None, positions=None, gathered=None) -> for a 2-D array or a "
+     "list of 1-D arrays, per column (count, nan, posinf, neginf, min, max, negzero, "
      "poszero, sum, sq); sum and sq are little-endian two's complement integers in units "
      "of 2**-2400."},
     {"affine", nl_affine, METH_VARARGS,

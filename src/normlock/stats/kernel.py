@@ -97,12 +97,22 @@ def _rows(data: np.ndarray | list[np.ndarray], a: int, b: int) -> np.ndarray | l
     return data[a:b] if isinstance(data, np.ndarray) else [c[a:b] for c in data]
 
 
-def _compiled(data: np.ndarray | list[np.ndarray], hashes: np.ndarray | None) -> list[tuple]:
+def _compiled(
+    data: np.ndarray | list[np.ndarray],
+    hashes: np.ndarray | None,
+    positions: np.ndarray | None,
+    gathered: np.ndarray | None,
+) -> list[tuple]:
     """The kernel over row ranges of a matrix or of a list of columns, one per thread."""
 
     def run(bound: tuple[int, int]) -> list[tuple]:
         a, b = bound
-        return _moments.moments(_rows(data, a, b), None if hashes is None else hashes[a:b])
+        picks = None
+        if positions is not None and gathered is not None:
+            low, high = np.searchsorted(positions, [a, b])
+            picks = (np.ascontiguousarray(positions[low:high] - a), gathered[:, low:high])
+        part_hashes = None if hashes is None else hashes[a:b]
+        return _moments.moments(_rows(data, a, b), part_hashes, *(picks or ()))
 
     rows = data.shape[0] if isinstance(data, np.ndarray) else len(data[0])
     return run_parallel(run, row_ranges(rows))
@@ -117,26 +127,37 @@ def _zero_signed(value: float, negzero: bool, poszero: bool, *, lowest: bool) ->
 
 
 def column_moments(
-    block: np.ndarray | Sequence[np.ndarray], hashes: np.ndarray | None = None
-) -> list[ColumnMoments]:
+    block: np.ndarray | Sequence[np.ndarray],
+    hashes: np.ndarray | None = None,
+    positions: np.ndarray | None = None,
+) -> tuple[list[ColumnMoments], np.ndarray | None]:
     """Moments of each column of a 2-D float32/float64 array (any strides), or of each
     1-D array of a list of equal-length columns (no copy into one matrix).
 
-    With ``hashes``, a ``uint64`` array with one element per row, also writes each row's
-    :func:`row_hashes` value into it, in the same pass over the data.
+    In the same pass over the data: with ``hashes``, a ``uint64`` array with one element
+    per row, writes each row's :func:`row_hashes` value into it; with ``positions``,
+    sorted distinct rows, also returns the float64 values of every column at them
+    (columns x positions), else None.
     """
     data = block if isinstance(block, np.ndarray) else [np.asarray(c) for c in block]
     matrix = isinstance(data, np.ndarray)
     columns = list(data.T) if matrix else data
     floats = (np.float32, np.float64)
     compiled = data.dtype in floats if matrix else all(c.dtype in floats for c in columns)
+    gathered = None
+    if positions is not None:
+        positions = np.asarray(positions, dtype=np.int64)
+        gathered = np.empty((len(columns), len(positions)))
     if _moments is not None and compiled and columns:
-        return _combine(_compiled(data, hashes), len(columns))
+        return _combine(_compiled(data, hashes, positions, gathered), len(columns)), gathered
     if hashes is not None:
         hashes[:] = row_hashes(columns)
+    if gathered is not None:
+        for j, column in enumerate(columns):
+            gathered[j] = column[positions]
     if matrix:
-        return _numpy_moments(data)
-    return [m for c in columns for m in _numpy_moments(c.reshape(-1, 1))]
+        return _numpy_moments(data), gathered
+    return [m for c in columns for m in _numpy_moments(c.reshape(-1, 1))], gathered
 
 
 def _combine(results: list[list[tuple]], columns: int) -> list[ColumnMoments]:

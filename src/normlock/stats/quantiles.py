@@ -135,6 +135,15 @@ def _empty_sample(store: QuantileStore) -> QuantileStore:
     return QuantileStore(store.limit, store.sample_size, 0, None)
 
 
+def chunk_seed(columns: Sequence[np.ndarray]) -> int:
+    """A deterministic fingerprint of a chunk, from 64 or so values of each column."""
+    seed = 0
+    for column in columns:
+        spread = column[:: max(1, len(column) // 64)]
+        seed = zlib.crc32(np.ascontiguousarray(spread).tobytes(), seed)
+    return seed ^ (len(columns[0]) if columns else 0)
+
+
 def as_samples(stores: Sequence[QuantileStore]) -> list[QuantileStore]:
     """``stores`` in sample mode. Exact stores of the same number of values share one row
     sample (each is a uniform sample of its own values), so it is drawn once."""
@@ -282,7 +291,8 @@ class QuantileStore:
             return replace(held, limit=limit, _cache={}) if held.limit != limit else held
         if self.parts is not None and other.parts is not None and count <= limit:
             return QuantileStore(limit, self.sample_size, count, self.parts + other.parts)
-        a, b = self._as_sample(), other._as_sample()
+        a = self if self.parts is None else self._as_sample()
+        b = other if other.parts is None else other._as_sample()
         tau = min(a.tau, b.tau)
         pieces = _below(a.pieces, tau, a.tau) + _below(b.pieces, tau, b.tau)
         held = sum(len(keys) for keys, _ in pieces)

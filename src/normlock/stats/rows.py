@@ -130,9 +130,9 @@ class RowSketch:
             return _bottom(np.concatenate([self.hashes, hashes]), self.k)
         # few new hashes fall below a full sketch's largest: insert them, no re-sort
         incoming = _sorted_distinct(hashes[hashes < self.hashes[-1]])
-        incoming = incoming[~self.contains(incoming)]
-        where = np.searchsorted(self.hashes, incoming)
-        kept = np.insert(self.hashes, where, incoming)[: self.k]
+        where = np.searchsorted(self.hashes, incoming)  # all below the last: in range
+        new = self.hashes[where] != incoming
+        kept = np.insert(self.hashes, where[new], incoming[new])[: self.k]
         kept.flags.writeable = False
         return kept
 

@@ -30,6 +30,7 @@ from normlock.stats.quantiles import (
     DEFAULT_SAMPLE_SIZE,
     QuantileStore,
     RowSample,
+    chunk_seed,
     sample_rng,
 )
 from normlock.stats.rounding import ratio_to_float, sqrt_ratio_to_float
@@ -111,17 +112,16 @@ class Summary:
         """
         columns = _as_columns(block)
         matrix = isinstance(block, np.ndarray) and block.dtype in (np.float32, np.float64)
-        moments = column_moments(block if matrix else columns, row_hashes)
         rows = len(columns[0]) if columns else 0
         sample = None
-        if sampling is not None:
+        if sampling is not None:  # drawn first, so that the pass gathers its rows
             tau, size, seed = sampling
-            content = hash(tuple((m.sum_units, m.sum_sq_units) for m in moments))
-            sample = RowSample.draw(rows, tau, size, sample_rng(seed, rows, content))
+            rng = sample_rng(seed, rows, chunk_seed(columns))
+            sample = RowSample.draw(rows, tau, size, rng)
         size = sampling[1] if sampling is not None else DEFAULT_SAMPLE_SIZE
-        gathered = None
-        if sample is not None and matrix:  # one gather, column after column
-            gathered = np.ascontiguousarray(block[sample.positions].T, dtype=np.float64)
+        moments, gathered = column_moments(
+            block if matrix else columns, row_hashes, None if sample is None else sample.positions
+        )
         out = []
         for j, (column, m) in enumerate(zip(columns, moments, strict=True)):
             before = None if prior is None else prior[j]
@@ -129,7 +129,7 @@ class Summary:
                 before is None or not before.exact or before.count + m.count > exact_limit
             )
             if sampled_here and m.count:  # a chunk that tips the column past its limit
-                picked = column[sample.positions] if gathered is None else gathered[j]
+                picked = gathered[j]
                 store = QuantileStore.of_sample(picked, sample, m.count, exact_limit, size)
             elif sampled_here:  # starts as a sample; with no finite value, an empty one
                 store = QuantileStore(exact_limit, size)
