@@ -252,9 +252,13 @@ def batch_writer(path: str | os.PathLike[str]) -> Iterator[Callable[[Any], None]
 
 def _open_writer(kind: str, path: str, schema: Any) -> Any:
     if kind == "parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        return pq.ParquetWriter(path, schema, compression="zstd")
+        # dictionaries for the other columns only: a column of normalized floats has few
+        # repeated values, and trying to build one costs several times the whole write
+        keep = [f.name for f in schema if not pa.types.is_floating(f.type)]
+        return pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=keep)
     if kind == "csv":
         from pyarrow import csv
 

@@ -39,6 +39,18 @@ typedef struct {
     int bad[4];                            /* a NaN or an infinity in the lane */
 } lanes_t;
 
+/* The extrema loop over n steps of `step` bytes, for vectors of type V whose intrinsics
+ * end in _S: bad flags NaN and inf (their magnitude is not <= top). */
+#define SCAN_LOOP(V, S, LOAD)                                                                 \
+    for (Py_ssize_t t = 0; t < n; t++) {                                                      \
+        V v = LOAD, a = _mm256_and_##S(v, magnitude);                                         \
+        bad = _mm256_or_##S(bad, _mm256_cmp_##S(a, top, _CMP_NLE_UQ));                        \
+        lo = _mm256_min_##S(lo, v);                                                           \
+        hi = _mm256_max_##S(hi, v);                                                           \
+        amax = _mm256_max_##S(amax, a);                                                       \
+        amin = _mm256_min_##S(amin, _mm256_blendv_##S(inf, a, _mm256_cmp_##S(a, zero, _CMP_NEQ_OQ))); \
+    }
+
 /* Extrema of the lanes over n steps of `step` bytes. */
 FAST static INLINE void scan_lanes(lanes_t *out, const char *base, Py_ssize_t step, Py_ssize_t n,
                                    const int from_float32) {
@@ -46,15 +58,7 @@ FAST static INLINE void scan_lanes(lanes_t *out, const char *base, Py_ssize_t st
     const __m256d top = _mm256_set1_pd(0x1.fffffffffffffp+1023), inf = _mm256_set1_pd(INFINITY);
     const __m256d zero = _mm256_setzero_pd();
     __m256d lo = inf, hi = _mm256_set1_pd(-INFINITY), amax = zero, amin = inf, bad = zero;
-    for (Py_ssize_t t = 0; t < n; t++) {
-        __m256d v = load_lanes(base + t * step, from_float32);
-        __m256d a = _mm256_and_pd(v, magnitude);
-        bad = _mm256_or_pd(bad, _mm256_cmp_pd(a, top, _CMP_NLE_UQ)); /* NaN or inf */
-        lo = _mm256_min_pd(lo, v);
-        hi = _mm256_max_pd(hi, v);
-        amax = _mm256_max_pd(amax, a);
-        amin = _mm256_min_pd(amin, _mm256_blendv_pd(inf, a, _mm256_cmp_pd(a, zero, _CMP_NEQ_OQ)));
-    }
+    SCAN_LOOP(__m256d, pd, load_lanes(base + t * step, from_float32))
     _mm256_storeu_pd(out->lo, lo);
     _mm256_storeu_pd(out->hi, hi);
     _mm256_storeu_pd(out->amax, amax);
@@ -70,15 +74,7 @@ FAST static void scan_float32_pair(lanes_t out[2], const char *base, Py_ssize_t 
     const __m256 top = _mm256_set1_ps(0x1.fffffep+127), inf = _mm256_set1_ps(INFINITY);
     const __m256 zero = _mm256_setzero_ps();
     __m256 lo = inf, hi = _mm256_set1_ps(-INFINITY), amax = zero, amin = inf, bad = zero;
-    for (Py_ssize_t t = 0; t < n; t++) {
-        __m256 v = _mm256_loadu_ps((const float *)(base + t * step));
-        __m256 a = _mm256_and_ps(v, magnitude);
-        bad = _mm256_or_ps(bad, _mm256_cmp_ps(a, top, _CMP_NLE_UQ)); /* NaN or inf */
-        lo = _mm256_min_ps(lo, v);
-        hi = _mm256_max_ps(hi, v);
-        amax = _mm256_max_ps(amax, a);
-        amin = _mm256_min_ps(amin, _mm256_blendv_ps(inf, a, _mm256_cmp_ps(a, zero, _CMP_NEQ_OQ)));
-    }
+    SCAN_LOOP(__m256, ps, _mm256_loadu_ps((const float *)(base + t * step)))
     float lanes[5][8];
     _mm256_storeu_ps(lanes[0], lo);
     _mm256_storeu_ps(lanes[1], hi);
