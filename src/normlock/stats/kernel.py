@@ -5,10 +5,10 @@
 :class:`~normlock.stats.summary.Summary` holds, and can fill in the rows' hashes
 (:func:`row_hashes`, see :mod:`normlock.stats.rows`) in the same pass over the data.
 :func:`affine_columns` is the fused ``(x - center) / scale`` transform. The compiled
-kernel (``_moments.c``, with an AVX2 path in ``_moments_avx2.c``) releases the GIL, so
-row ranges run on several cores; the results are exact integers, so the split cannot
-change them. Without the compiled kernel, the numpy implementations (here and in
-:mod:`normlock.stats.exact`) give the same results, slower.
+kernel (``_moments.c``, with an AVX2 path in ``_moments_avx2.c``, and ``_affine.c``)
+releases the GIL, so row ranges run on several cores; the results are exact integers,
+so the split cannot change them. Without the compiled kernel, the numpy
+implementations (here and in :mod:`normlock.stats.exact`) give the same results, slower.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def row_ranges(rows: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
-def _limbs_to_int(raw: bytes) -> int:
+def _exact_sum(raw: bytes) -> int:
     """The kernel's exact sum: little-endian two's complement bytes."""
     return int.from_bytes(raw, "little", signed=True)
 
@@ -178,8 +178,8 @@ def _combine(results: list[list[tuple]], columns: int) -> list[ColumnMoments]:
                 neginf=sum(p[3] for p in parts),
                 min=_zero_signed(low, negzero, poszero, lowest=True),
                 max=_zero_signed(high, negzero, poszero, lowest=False),
-                sum_units=sum(_limbs_to_int(p[8]) for p in parts),
-                sum_sq_units=sum(_limbs_to_int(p[9]) for p in parts),
+                sum_units=sum(_exact_sum(p[8]) for p in parts),
+                sum_sq_units=sum(_exact_sum(p[9]) for p in parts),
             )
         )
     return out

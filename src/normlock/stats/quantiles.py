@@ -70,7 +70,8 @@ def _below(pieces: tuple, tau: float, was: float) -> tuple[tuple[np.ndarray, np.
     """``pieces`` with the keys not below ``tau`` dropped (none when ``tau`` did not drop)."""
     if tau >= was:
         return pieces
-    return tuple((keys[keys < tau], values[keys < tau]) for keys, values in pieces)
+    masks = [keys < tau for keys, _ in pieces]
+    return tuple((k[m], v[m]) for (k, v), m in zip(pieces, masks, strict=True))
 
 
 def linear_quantiles(ordered: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
@@ -153,7 +154,7 @@ def as_samples(stores: Sequence[QuantileStore]) -> list[QuantileStore]:
         if store.parts is None or store.count == 0:
             out.append(store if store.parts is None else _empty_sample(store))
             continue
-        values = np.concatenate(store.parts) if store.parts else np.empty(0)
+        values = np.concatenate(store.parts)
         group = (values.size, store.sample_size)
         if group not in drawn:
             rng = sample_rng(store.count, content_seed(values))
