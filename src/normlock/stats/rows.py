@@ -127,7 +127,8 @@ class RowSketch:
 
     def _kept_with(self, hashes: np.ndarray) -> np.ndarray:
         if not self.saturated:
-            return _bottom(np.concatenate([self.hashes, hashes]), self.k)
+            both = np.concatenate([self.hashes, hashes]) if len(self.hashes) else hashes
+            return _bottom(both, self.k)
         # few new hashes fall below a full sketch's largest: insert them, no re-sort
         incoming = _sorted_distinct(hashes[hashes < self.hashes[-1]])
         where = np.searchsorted(self.hashes, incoming)  # all below the last: in range
