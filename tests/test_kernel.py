@@ -142,3 +142,37 @@ def test_affine_kernel_matches_the_formula_and_counts_odd_values(
     assert np.array_equal(result.inf, np.isinf(wide).sum(axis=0))
     overflow = np.isfinite(wide) & ~np.isfinite(expected)
     assert np.array_equal(result.overflow, overflow.sum(axis=0))
+
+
+PORTABLE_CHECK = """
+import numpy as np
+from normlock.stats import kernel
+rng = np.random.default_rng(3)
+for dtype in (np.float32, np.float64):
+    block = np.ldexp(rng.uniform(1, 2, (3000, 9)), rng.integers(-30, 30, (3000, 9))).astype(dtype)
+    block[rng.random(block.shape) < 0.01] = np.nan
+    block[rng.random(block.shape) < 0.01] = -0.0
+    for data in (block, np.asfortranarray(block), [c.copy() for c in block.T]):
+        hashes = np.empty(len(block), dtype=np.uint64)
+        positions = np.flatnonzero(rng.random(len(block)) < 0.1)
+        moments, gathered = kernel.column_moments(data, hashes, positions)
+        assert moments == kernel._numpy_moments(block)
+        assert np.array_equal(hashes, kernel._numpy_row_hashes(list(block.T)))
+        assert np.array_equal(gathered, block[positions].T.astype(np.float64), equal_nan=True)
+print("portable ok")
+"""
+
+
+def test_the_portable_path_alone_gives_the_same_results() -> None:
+    """CPUs without AVX2 run only the portable path: forced here, on the layouts the
+    fast path would otherwise take."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NORMLOCK_PORTABLE_KERNEL": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", PORTABLE_CHECK], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "portable ok" in done.stdout
