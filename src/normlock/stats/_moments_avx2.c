@@ -128,6 +128,9 @@ static int covers(levels_t plan, levels_t need) {
     return plan.x >= need.x && plan.p >= need.p && plan.e >= need.e;
 }
 
+/* Rows of level sums a plan leaves: x levels, then p, then e from level 1 on. */
+static int plan_rows(levels_t plan) { return plan.x + plan.p + (plan.e ? plan.e - 1 : 0); }
+
 /* One extraction level: q = (sigma + r) - sigma keeps the bits of r down to sigma's
  * grid; sum += q (exact: every partial sum is on that grid); r -= q (exact). The last
  * two additions run as fused multiply-adds by 1.0, which round exactly like additions
@@ -174,26 +177,21 @@ FAST static INLINE void level_pass(double sums[][4], const char *base, Py_ssize_
 }
 
 #define PASS(F32, LX, LP, LE) \
-    (level_pass(sums, base, step, n, F32, LX, LP, LE, (const double(*)[4])sigma_x, \
-                (const double(*)[4])sigma_sq), 1)
+    level_pass(sums, base, step, n, F32, LX, LP, LE, (const double(*)[4])sigma_x, \
+               (const double(*)[4])sigma_sq)
 
-/* Runs the plan's pass; returns 0 when no pass is compiled for it. */
-FAST static int run_plan(double sums[][4], int plan, const char *base, Py_ssize_t step,
-                         Py_ssize_t n, int from_float32, double sigma_x[][4], double sigma_sq[][4]) {
+/* Runs the pass compiled for plan number `plan` (its counts as in the PLANS tables). */
+FAST static void run_plan(double sums[][4], int plan, const char *base, Py_ssize_t step,
+                          Py_ssize_t n, int from_float32, double sigma_x[][4], double sigma_sq[][4]) {
     if (from_float32) {
-        switch (plan) {
-        case 0: return PASS(1, 1, 2, 0);
-        case 1: return PASS(1, 2, 3, 0);
-        case 2: return PASS(1, 3, 5, 0);
-        }
+        if (plan == 0) PASS(1, 1, 2, 0);
+        else if (plan == 1) PASS(1, 2, 3, 0);
+        else PASS(1, 3, 5, 0);
     } else {
-        switch (plan) {
-        case 0: return PASS(0, 2, 2, 3);
-        case 1: return PASS(0, 2, 3, 4);
-        case 2: return PASS(0, 3, 4, 6);
-        }
+        if (plan == 0) PASS(0, 2, 2, 3);
+        else if (plan == 1) PASS(0, 2, 3, 4);
+        else PASS(0, 3, 4, 6);
     }
-    return 0;
 }
 
 /* Sigmas per lane and level: 2**(top - 40 l + HEADROOM). */
@@ -202,16 +200,16 @@ static void fill_sigmas(double sigma[][4], int k, double magnitude) {
     for (int l = 0; l < MAX_LEVELS; l++) sigma[l][k] = pow2(top - 40 * l + HEADROOM);
 }
 
-/* The exact sums of lanes `fast` (a mask), or -1 for lanes the portable path must take.
- * Returns the mask of lanes whose sums are in `sums` (rows: x levels, then squares). */
+/* The exact level sums of the four lanes the fast path can take, into sums (plan_rows of
+ * *plan_out rows). Returns the mask of those lanes; the others take the portable path. */
 static int lane_sums(double sums[][4], levels_t *plan_out, const lanes_t *s, const char *base,
-                     Py_ssize_t step, Py_ssize_t n, int from_float32, int lanes) {
+                     Py_ssize_t step, Py_ssize_t n, int from_float32) {
     const levels_t *plans = from_float32 ? FLOAT32_PLANS : FLOAT64_PLANS;
     double sigma_x[MAX_LEVELS][4], sigma_sq[MAX_LEVELS][4];
     levels_t widest = {1, 1, 0};
     int fast = 0;
     for (int k = 0; k < 4; k++) {
-        levels_t need = k < lanes ? lane_levels(s, k, from_float32) : (levels_t){0, 0, 0};
+        levels_t need = lane_levels(s, k, from_float32);
         if (need.x > 0 && covers(plans[PLANS - 1], need)) {
             fast |= 1 << k;
             widest.x = need.x > widest.x ? need.x : widest.x;
@@ -226,13 +224,13 @@ static int lane_sums(double sums[][4], levels_t *plan_out, const lanes_t *s, con
     int plan = 0;
     while (!covers(plans[plan], widest)) plan++;
     *plan_out = plans[plan];
-    return run_plan(sums, plan, base, step, n, from_float32, sigma_x, sigma_sq) ? fast : 0;
+    run_plan(sums, plan, base, step, n, from_float32, sigma_x, sigma_sq);
+    return fast;
 }
 
 static void commit_sums(column_t *c, double sums[][4], int k, levels_t plan) {
-    int row = 0;
-    for (int l = 0; l < plan.x; l++) acc_add_double(&c->sum, sums[row++][k]);
-    for (int l = 0; l < plan.p + (plan.e ? plan.e - 1 : 0); l++) acc_add_double(&c->sq, sums[row++][k]);
+    for (int row = 0; row < plan_rows(plan); row++)
+        acc_add_double(row < plan.x ? &c->sum : &c->sq, sums[row][k]);
 }
 
 static void commit_extrema(column_t *c, double lo, double hi, Py_ssize_t n) {
@@ -255,7 +253,7 @@ FAST static void finish_group(column_t *c, const lanes_t *s, const char *base, P
     Py_ssize_t size = from_float32 ? 4 : 8;
     double sums[3 * MAX_LEVELS][4];
     levels_t plan;
-    int done = lane_sums(sums, &plan, s, base, rs, n, from_float32, 4);
+    int done = lane_sums(sums, &plan, s, base, rs, n, from_float32);
     for (int k = 0; k < 4; k++) {
         const char *column = base + k * size;
         if (!(done >> k & 1)) {
@@ -308,12 +306,12 @@ FAST void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_floa
         merge_lanes(&s);
         double sums[3 * MAX_LEVELS][4];
         levels_t plan;
-        int done = lane_sums(sums, &plan, &s, x, 4 * size, steps, from_float32, 4);
+        int done = lane_sums(sums, &plan, &s, x, 4 * size, steps, from_float32);
         if (done == 0xF) {
             commit_extrema(c, s.lo[0], s.hi[0], 4 * steps);
             if (s.lo[0] == 0.0 || s.hi[0] == 0.0) note_zero_signs(c, x, 4 * steps, size, from_float32);
             /* the four lanes' level sums add exactly: 4 * steps terms on one grid */
-            for (int row = 0; row < 3 * MAX_LEVELS; row++)
+            for (int row = 0; row < plan_rows(plan); row++)
                 sums[row][0] = (sums[row][0] + sums[row][1]) + (sums[row][2] + sums[row][3]);
             commit_sums(c, sums, 0, plan);
         } else {
