@@ -142,38 +142,50 @@ FAST static INLINE void extract_level(__m256d *r, __m256d *sum, __m256d sigma) {
     *r = _mm256_fnmadd_pd(q, one, *r);
 }
 
+/* One step's x (and the levels of x*x) into the level sums ax, ap, ae. */
+FAST static INLINE void level_step(__m256d x, __m256d *ax, __m256d *ap, __m256d *ae, const int lx,
+                                   const int lp, const int le, const int from_float32,
+                                   const __m256d *sx, const __m256d *ss) {
+    __m256d p = _mm256_mul_pd(x, x);
+    if (!from_float32) { /* exact: x*x == p + e, |e| <= 2**-53 |p|: from level 1 on */
+        __m256d e = _mm256_fmsub_pd(x, x, p);
+        for (int l = 1; l < le - 1; l++) extract_level(&e, &ae[l], ss[l]);
+        ae[le - 1] = _mm256_add_pd(ae[le - 1], e);
+    }
+    for (int l = 0; l < lx - 1; l++) extract_level(&x, &ax[l], sx[l]);
+    ax[lx - 1] = _mm256_add_pd(ax[lx - 1], x);
+    for (int l = 0; l < lp - 1; l++) extract_level(&p, &ap[l], ss[l]);
+    ap[lp - 1] = _mm256_add_pd(ap[lp - 1], p);
+}
+
 /* The level sums of n steps, lane by lane, into sums[level][lane] (x levels, then p,
  * then e). The last level of a stream extracts nothing: what is left of every term is a
  * multiple of the stream's lowest bit and below 2**39 of it, so n <= 2**13 of them add
- * exactly as they are. The level counts are compile-time constants at every call, so
- * the loops unroll into registers. */
+ * exactly as they are, in any order. Even and odd steps go to two sets of sums, so that
+ * each addition waits on the one two steps back rather than the one before. The level
+ * counts are compile-time constants at every call, so the loops unroll into registers. */
 FAST static INLINE void level_pass(double sums[][4], const char *base, Py_ssize_t step,
                                   Py_ssize_t n, const int from_float32, const int lx,
                                   const int lp, const int le, const double sigma_x[][4],
                                   const double sigma_sq[][4]) {
-    __m256d sx[MAX_LEVELS], ss[MAX_LEVELS], ax[MAX_LEVELS], ap[MAX_LEVELS], ae[MAX_LEVELS];
+    __m256d sx[MAX_LEVELS], ss[MAX_LEVELS], ax[2][MAX_LEVELS], ap[2][MAX_LEVELS], ae[2][MAX_LEVELS];
     for (int l = 0; l < MAX_LEVELS; l++) {
         sx[l] = _mm256_loadu_pd(sigma_x[l]);
         ss[l] = _mm256_loadu_pd(sigma_sq[l]);
-        ax[l] = ap[l] = ae[l] = _mm256_setzero_pd();
+        for (int u = 0; u < 2; u++) ax[u][l] = ap[u][l] = ae[u][l] = _mm256_setzero_pd();
     }
-    for (Py_ssize_t t = 0; t < n; t++) {
-        __m256d x = load_lanes(base + t * step, from_float32);
-        __m256d p = _mm256_mul_pd(x, x);
-        if (!from_float32) { /* exact: x*x == p + e, |e| <= 2**-53 |p|: from level 1 on */
-            __m256d e = _mm256_fmsub_pd(x, x, p);
-            for (int l = 1; l < le - 1; l++) extract_level(&e, &ae[l], ss[l]);
-            ae[le - 1] = _mm256_add_pd(ae[le - 1], e);
-        }
-        for (int l = 0; l < lx - 1; l++) extract_level(&x, &ax[l], sx[l]);
-        ax[lx - 1] = _mm256_add_pd(ax[lx - 1], x);
-        for (int l = 0; l < lp - 1; l++) extract_level(&p, &ap[l], ss[l]);
-        ap[lp - 1] = _mm256_add_pd(ap[lp - 1], p);
-    }
+    Py_ssize_t t = 0;
+    for (; t + 2 <= n; t += 2)
+        for (int u = 0; u < 2; u++)
+            level_step(load_lanes(base + (t + u) * step, from_float32), ax[u], ap[u], ae[u], lx, lp,
+                       le, from_float32, sx, ss);
+    if (t < n)
+        level_step(load_lanes(base + t * step, from_float32), ax[0], ap[0], ae[0], lx, lp, le,
+                   from_float32, sx, ss);
     int row = 0;
-    for (int l = 0; l < lx; l++) _mm256_storeu_pd(sums[row++], ax[l]);
-    for (int l = 0; l < lp; l++) _mm256_storeu_pd(sums[row++], ap[l]);
-    for (int l = 1; l < le; l++) _mm256_storeu_pd(sums[row++], ae[l]);
+    for (int l = 0; l < lx; l++) _mm256_storeu_pd(sums[row++], _mm256_add_pd(ax[0][l], ax[1][l]));
+    for (int l = 0; l < lp; l++) _mm256_storeu_pd(sums[row++], _mm256_add_pd(ap[0][l], ap[1][l]));
+    for (int l = 1; l < le; l++) _mm256_storeu_pd(sums[row++], _mm256_add_pd(ae[0][l], ae[1][l]));
 }
 
 #define PASS(F32, LX, LP, LE) \
@@ -337,33 +349,49 @@ FAST static INLINE __m256i hash_step4(__m256i h, __m256d v, uint64_t salt) {
     return _mm256_xor_si256(h, _mm256_srli_epi64(h, 32));
 }
 
+/* Columns j..j+3 of four rows (from r, rs bytes apart) into their hash state h. */
+FAST static INLINE __m256i hash_four_columns(__m256i h, const char *r, Py_ssize_t rs, Py_ssize_t j,
+                                             const int from_float32) {
+    Py_ssize_t at = j * (from_float32 ? 4 : 8);
+    __m256d r0 = load_lanes(r + at, from_float32), r1 = load_lanes(r + rs + at, from_float32);
+    __m256d r2 = load_lanes(r + 2 * rs + at, from_float32), r3 = load_lanes(r + 3 * rs + at, from_float32);
+    __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+    __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+    h = hash_step4(h, _mm256_permute2f128_pd(t0, t2, 0x20), ROW_HASH_G * (uint64_t)(j + 1));
+    h = hash_step4(h, _mm256_permute2f128_pd(t1, t3, 0x20), ROW_HASH_G * (uint64_t)(j + 2));
+    h = hash_step4(h, _mm256_permute2f128_pd(t0, t2, 0x31), ROW_HASH_G * (uint64_t)(j + 3));
+    return hash_step4(h, _mm256_permute2f128_pd(t1, t3, 0x31), ROW_HASH_G * (uint64_t)(j + 4));
+}
+
+/* Column j of four rows (from r, rs bytes apart) into their hash state h. */
+FAST static INLINE __m256i hash_one_of_four(__m256i h, const char *r, Py_ssize_t rs, Py_ssize_t j,
+                                            const int from_float32) {
+    double v[4];
+    for (int k = 0; k < 4; k++)
+        v[k] = from_float32 ? (double)*(const float *)(r + k * rs + j * 4)
+                            : *(const double *)(r + k * rs + j * 8);
+    return hash_step4(h, _mm256_loadu_pd(v), ROW_HASH_G * (uint64_t)(j + 1));
+}
+
+/* The hash states of 4 * groups rows from base. Each step of a row's hash waits on the
+ * one before (a multiply's latency), so several groups of four rows advance together. */
+FAST static INLINE void hash_row_groups(uint64_t *state, const char *base, Py_ssize_t cols,
+                                        Py_ssize_t rs, const int from_float32, const int groups) {
+    __m256i h[4];
+    for (int g = 0; g < groups; g++) h[g] = _mm256_loadu_si256((const __m256i *)(state + 4 * g));
+    Py_ssize_t j = 0;
+    for (; j + 4 <= cols; j += 4)
+        for (int g = 0; g < groups; g++) h[g] = hash_four_columns(h[g], base + 4 * g * rs, rs, j, from_float32);
+    for (; j < cols; j++)
+        for (int g = 0; g < groups; g++) h[g] = hash_one_of_four(h[g], base + 4 * g * rs, rs, j, from_float32);
+    for (int g = 0; g < groups; g++) _mm256_storeu_si256((__m256i *)(state + 4 * g), h[g]);
+}
+
 FAST static void hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
                            Py_ssize_t rs, const int from_float32) {
     Py_ssize_t size = from_float32 ? 4 : 8, i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const char *r = base + i * rs;
-        __m256i h = _mm256_loadu_si256((const __m256i *)(state + i));
-        Py_ssize_t j = 0;
-        for (; j + 4 <= cols; j += 4) {
-            __m256d r0 = load_lanes(r + j * size, from_float32), r1 = load_lanes(r + rs + j * size, from_float32);
-            __m256d r2 = load_lanes(r + 2 * rs + j * size, from_float32);
-            __m256d r3 = load_lanes(r + 3 * rs + j * size, from_float32);
-            __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
-            __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
-            h = hash_step4(h, _mm256_permute2f128_pd(t0, t2, 0x20), ROW_HASH_G * (uint64_t)(j + 1));
-            h = hash_step4(h, _mm256_permute2f128_pd(t1, t3, 0x20), ROW_HASH_G * (uint64_t)(j + 2));
-            h = hash_step4(h, _mm256_permute2f128_pd(t0, t2, 0x31), ROW_HASH_G * (uint64_t)(j + 3));
-            h = hash_step4(h, _mm256_permute2f128_pd(t1, t3, 0x31), ROW_HASH_G * (uint64_t)(j + 4));
-        }
-        for (; j < cols; j++) {
-            double v[4];
-            for (int k = 0; k < 4; k++)
-                v[k] = from_float32 ? (double)*(const float *)(r + k * rs + j * size)
-                                    : *(const double *)(r + k * rs + j * size);
-            h = hash_step4(h, _mm256_loadu_pd(v), ROW_HASH_G * (uint64_t)(j + 1));
-        }
-        _mm256_storeu_si256((__m256i *)(state + i), h);
-    }
+    for (; i + 16 <= n; i += 16) hash_row_groups(state + i, base + i * rs, cols, rs, from_float32, 4);
+    for (; i + 4 <= n; i += 4) hash_row_groups(state + i, base + i * rs, cols, rs, from_float32, 1);
     for (; i < n; i++) {
         const char *r = base + i * rs;
         for (Py_ssize_t j = 0; j < cols; j++) {
