@@ -126,9 +126,9 @@ def fit(
             states = {f.name: _new_state(f, exact_limit) for f in features if not f.passthrough}
         else:
             _check_same_columns(read, columns, index)
-        row_sketch = row_sketch.update_hashes(_update(states, read, origin))
+        row_sketch = _update(states, read, origin, row_sketch)
         if target_state is not None and target_name is not None:
-            _update({target_name: target_state}, read, origin, hash_rows=False)
+            _update({target_name: target_state}, read, origin)
         rows += read.rows
     if not columns:
         raise InputError("no data to fit on: the source yielded no chunk")
@@ -260,13 +260,15 @@ def _block(read: Columns, names: list[str]) -> np.ndarray | list[np.ndarray]:
 
 
 def _update(
-    states: dict[str, _FeatureState], read: Columns, origin: Origin, *, hash_rows: bool = True
-) -> np.ndarray:
-    """Fold one chunk into the features' summaries; returns the hashes of its rows over
-    these features (none when not ``hash_rows``)."""
-    hashes = np.empty(read.rows if states and hash_rows else 0, dtype=np.uint64)
+    states: dict[str, _FeatureState],
+    read: Columns,
+    origin: Origin,
+    row_sketch: RowSketch | None = None,
+) -> RowSketch | None:
+    """Fold one chunk into the features' summaries and, given ``row_sketch``, its rows
+    (hashed over these features in the same pass) into that sketch, which it returns."""
     if not states:
-        return hashes
+        return row_sketch
     names = list(states)
     block = _block(read, names)
     stores = [s.reference.quantiles for s in states.values()]
@@ -277,7 +279,8 @@ def _update(
         sampling = (max(taus), max(sizes), where)
     limit = stores[0].limit
     columns = [block[:, j] for j in range(len(names))] if isinstance(block, np.ndarray) else block
-    summaries = Summary.of_columns(block, limit, sampling, stores, hashes if hash_rows else None)
+    cut = None if row_sketch is None else row_sketch.cut(read.rows)
+    summaries, hashes = Summary.of_chunk(block, limit, sampling, stores, cut)
     _sample_together(list(states.values()), summaries)
     for state, chunk, raw in zip(states.values(), summaries, columns, strict=True):
         _check_policies(state, chunk, raw, origin)
@@ -285,7 +288,10 @@ def _update(
         if state.first_stage is not None:
             staged = _run_steps(state.spec.name, list(state.prefix), raw, origin)
             state.first_stage = state.first_stage.update(staged)
-    return hashes
+    if row_sketch is None or cut is None or hashes is None:
+        return row_sketch
+    updated = row_sketch.update_below(hashes, read.rows, cut)
+    return updated if updated is not None else row_sketch.update(columns)
 
 
 def _sample_together(states: list[_FeatureState], chunks: list[Summary]) -> None:
@@ -375,5 +381,5 @@ def _fit_target_array(
             f"target must be a 1-D array with one value per row ({rows}), got shape {values.shape}"
         )
     read = read_columns({state.spec.name: values})
-    _update({state.spec.name: state}, read, Origin(), hash_rows=False)
+    _update({state.spec.name: state}, read, Origin())
     return _fit_feature(state, _replayer(lambda: iter([read.arrays]), None, exact_limit))

@@ -122,6 +122,47 @@ def test_sketch_is_the_bottom_k_of_distinct_rows_in_any_chunking(
     assert RowSketch.from_dict(json.loads(json.dumps(whole.to_dict()))) == whole
 
 
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 3)), min_size=1, max_size=400)
+    | st.lists(
+        st.tuples(st.integers(-(2**40), 2**40), st.integers(0, 9)), min_size=1, max_size=400
+    ),
+    cuts=st.lists(st.integers(0, 400), max_size=8),
+    k=st.sampled_from([1, 7, 30]),
+)
+def test_a_sketch_fed_only_the_hashes_below_its_cut_ends_the_same(
+    rows: list[tuple[int, int]], cuts: list[int], k: int
+) -> None:
+    """What a fit's pass keeps of each chunk's hashes settles the sketch, or says that it
+    does not (few distinct rows), and then all of the chunk's hashes do."""
+    a = np.array([r[0] for r in rows], dtype=np.float64)
+    b = np.array([r[1] for r in rows], dtype=np.float64)
+    bounds = sorted({0, len(rows), *(c for c in cuts if c < len(rows))})
+    streamed = RowSketch(k)
+    for i, j in itertools.pairwise(bounds):
+        hashes = row_hashes([a[i:j], b[i:j]])
+        cut = streamed.cut(j - i)
+        updated = streamed.update_below(hashes[hashes < cut], j - i, cut)
+        streamed = updated if updated is not None else streamed.update([a[i:j], b[i:j]])
+    assert streamed == RowSketch(k).update([a, b])
+
+
+def test_a_cut_with_too_few_distinct_rows_below_it_asks_for_every_hash() -> None:
+    same = [np.full(1000, 2.5), np.full(1000, -1.0)]
+    hashes = row_hashes(same)
+    sketch = RowSketch(7)
+    cut = sketch.cut(1000)
+    assert cut < 2**HASH_BITS
+    assert sketch.update_below(hashes[hashes < cut], 1000, cut) is None
+
+
+def test_a_large_fit_of_few_distinct_rows_keeps_each_of_them_once() -> None:
+    rows = np.tile(np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=np.float32), (120_000, 1))
+    lock = fit_quietly(rows, None)
+    assert lock.row_sketch == RowSketch().update(list(rows.T))
+    assert len(lock.row_sketch.hashes) == 3 and lock.row_sketch.rows == 360_000
+
+
 def test_size_bound_holds_at_its_worst_and_at_ten_million_rows() -> None:
     rng = np.random.default_rng(0)
     worst = RowSketch().update([rng.normal(size=DEFAULT_ROW_SKETCH_K)])

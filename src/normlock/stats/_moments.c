@@ -394,46 +394,65 @@ static void gather_block(const source_t *s, Py_ssize_t start, Py_ssize_t n, cons
     }
 }
 
-/* A writable ndim-D buffer of 8-byte items (of `format` when given). */
-static int writable_buffer(PyObject *obj, Py_buffer *view, int ndim, const char *format,
-                           const char *what) {
+/* `gathered` as a writable 2-D float64 buffer. */
+static int gathered_buffer(PyObject *obj, Py_buffer *view) {
     if (PyObject_GetBuffer(obj, view, PyBUF_STRIDES | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) return -1;
-    if (view->ndim == ndim && view->itemsize == 8 &&
-        (!format || (view->format && !strcmp(view->format, format))))
-        return 0;
+    if (view->ndim == 2 && view->itemsize == 8 && view->format && !strcmp(view->format, "d")) return 0;
     PyBuffer_Release(view);
-    PyErr_Format(PyExc_TypeError, "moments: %s", what);
+    PyErr_SetString(PyExc_TypeError, "moments: gathered must be a 2-D float64 array");
     return -1;
 }
 
-/* moments(data, hashes=None, positions=None, gathered=None) -> per column tuples, for a
- * 2-D array or a list of equal-length 1-D arrays. In the same pass over the data, it
- * writes the rows' hashes into the uint64 array `hashes` (one per row), and the values
- * of every column at the sorted int64 row `positions` into the float64 array
- * `gathered` (columns x positions). The GIL is released while it runs. */
+/* A growing array of hashes, filled without the GIL. */
+typedef struct {
+    uint64_t *item;
+    Py_ssize_t count, room;
+} found_t;
+
+/* Append the hashes among state[0..n) below `below`; returns -1 when out of memory. */
+static int keep_below(found_t *found, const uint64_t *state, Py_ssize_t n, uint64_t below) {
+    if (found->count + n > found->room) {
+        Py_ssize_t room = 2 * found->room + n;
+        uint64_t *item = PyMem_RawRealloc(found->item, room * sizeof(uint64_t));
+        if (!item) return -1;
+        found->item = item, found->room = room;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        found->item[found->count] = state[i];
+        found->count += state[i] < below;
+    }
+    return 0;
+}
+
+/* moments(data, below=None, positions=None, gathered=None) -> (per column tuples, hashes),
+ * for a 2-D array or a list of equal-length 1-D arrays. In the same pass over the data,
+ * with `below` an int, it hashes every row and returns, as the bytes of uint64 values in
+ * row order, the hashes below it (else None); and it writes the values of every column
+ * at the sorted int64 row `positions` into the float64 array `gathered` (columns x
+ * positions). The GIL is released while it runs. */
 static PyObject *moments(PyObject *self, PyObject *args) {
-    Py_buffer hashes = {0}, positions = {0}, gathered = {0}, *views = NULL;
-    PyObject *obj, *hashes_obj = Py_None, *positions_obj = Py_None, *gathered_obj = Py_None;
-    PyObject *result = NULL;
+    Py_buffer positions = {0}, gathered = {0}, *views = NULL;
+    PyObject *obj, *below_obj = Py_None, *positions_obj = Py_None, *gathered_obj = Py_None;
+    PyObject *result = NULL, *columns = NULL;
     column_t *out = NULL;
     double *scratch = NULL;
+    uint64_t *state = NULL, below = 0;
+    found_t found = {0};
+    int failed = 0;
     source_t s;
-    if (!PyArg_ParseTuple(args, "O|OOO", &obj, &hashes_obj, &positions_obj, &gathered_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "O|OOO", &obj, &below_obj, &positions_obj, &gathered_obj)) return NULL;
+    if (below_obj != Py_None) {
+        below = PyLong_AsUnsignedLongLong(below_obj);
+        if (PyErr_Occurred()) return NULL;
+    }
     Py_ssize_t opened = open_source(obj, &s, &views);
     if (opened < 0) {
         close_source(&s, views, 0);
         return NULL;
     }
-    if (hashes_obj != Py_None) {
-        if (writable_buffer(hashes_obj, &hashes, 1, NULL, "hashes must be a uint64 array") < 0) goto done;
-        if (hashes.shape[0] != s.rows || hashes.strides[0] != 8) {
-            PyErr_SetString(PyExc_ValueError, "moments: hashes must be one contiguous uint64 per row");
-            goto done;
-        }
-    }
     if (positions_obj != Py_None) {
         if (PyObject_GetBuffer(positions_obj, &positions, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) goto done;
-        if (writable_buffer(gathered_obj, &gathered, 2, "d", "gathered must be a 2-D float64 array") < 0) goto done;
+        if (gathered_buffer(gathered_obj, &gathered) < 0) goto done;
         Py_ssize_t count = positions.len / 8;
         int ok = positions.itemsize == 8 && gathered.shape[0] == s.cols && gathered.shape[1] == count;
         for (Py_ssize_t p = 0; ok && p < count; p++) {
@@ -450,11 +469,11 @@ static PyObject *moments(PyObject *self, PyObject *args) {
     out = PyMem_RawCalloc(cols ? cols : 1, sizeof(column_t));
     /* one block of every column as float64, column after column, plus work space */
     scratch = PyMem_RawMalloc(sizeof(double) * (PITCH * (cols ? cols : 1) + 3 * BLOCK));
-    if (!out || !scratch) {
+    if (below_obj != Py_None) state = PyMem_RawMalloc(sizeof(uint64_t) * BLOCK);
+    if (!out || !scratch || (below_obj != Py_None && !state)) {
         PyErr_NoMemory();
         goto done;
     }
-    uint64_t *state = hashes.buf;
     const int64_t *picked = positions.buf;
     Py_ssize_t picks = positions.buf ? positions.len / 8 : 0, next = 0;
     Py_BEGIN_ALLOW_THREADS
@@ -464,7 +483,13 @@ static PyObject *moments(PyObject *self, PyObject *args) {
     }
     for (Py_ssize_t start = 0; start < s.rows; start += BLOCK) {
         Py_ssize_t n = s.rows - start < BLOCK ? s.rows - start : BLOCK;
-        if (state) hash_block(state + start, &s, start, n);
+        if (state) {
+            hash_block(state, &s, start, n);
+            if (keep_below(&found, state, n, below) < 0) {
+                failed = 1;
+                break;
+            }
+        }
         if (picks)
             gather_block(&s, start, n, picked, picks, &next, gathered.buf, gathered.strides[0],
                          gathered.strides[1]);
@@ -476,8 +501,12 @@ static PyObject *moments(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
 
-    result = PyList_New(cols);
-    for (Py_ssize_t j = 0; j < cols && result; j++) {
+    if (failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    columns = PyList_New(cols);
+    for (Py_ssize_t j = 0; j < cols && columns; j++) {
         column_t *c = &out[j];
         PyObject *sum = acc_bytes(&c->sum), *sq = acc_bytes(&c->sq);
         PyObject *item = sum && sq ? Py_BuildValue("(LLLLddiiOO)", (long long)c->count,
@@ -487,13 +516,21 @@ static PyObject *moments(PyObject *self, PyObject *args) {
                                    : NULL;
         Py_XDECREF(sum);
         Py_XDECREF(sq);
-        if (!item) { Py_CLEAR(result); break; }
-        PyList_SET_ITEM(result, j, item);
+        if (!item) { Py_CLEAR(columns); break; }
+        PyList_SET_ITEM(columns, j, item);
+    }
+    if (columns && state) {
+        PyObject *hashes = PyBytes_FromStringAndSize((const char *)found.item, found.count * sizeof(uint64_t));
+        result = hashes ? Py_BuildValue("(NN)", columns, hashes) : NULL;
+        if (!hashes) Py_DECREF(columns);
+    } else if (columns) {
+        result = Py_BuildValue("(NO)", columns, Py_None);
     }
 done:
     PyMem_RawFree(out);
     PyMem_RawFree(scratch);
-    if (hashes.buf) PyBuffer_Release(&hashes);
+    PyMem_RawFree(state);
+    PyMem_RawFree(found.item);
     if (positions.buf) PyBuffer_Release(&positions);
     if (gathered.buf) PyBuffer_Release(&gathered);
     close_source(&s, views, opened);
@@ -535,10 +572,11 @@ static PyObject *row_hash(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"moments", moments, METH_VARARGS,
-     "moments(data, hashes=None, positions=None, gathered=None) -> for a 2-D array or a "
-     "list of 1-D arrays, per column (count, nan, posinf, neginf, min, max, negzero, "
-     "poszero, sum, sq); sum and sq are little-endian two's complement integers in units "
-     "of 2**-2400."},
+     "moments(data, below=None, positions=None, gathered=None) -> (columns, hashes): for "
+     "a 2-D array or a list of 1-D arrays, per column (count, nan, posinf, neginf, min, "
+     "max, negzero, poszero, sum, sq), where sum and sq are little-endian two's complement "
+     "integers in units of 2**-2400; with below, the bytes of the rows' uint64 hashes "
+     "below it, else None."},
     {"affine", nl_affine, METH_VARARGS,
      "affine(src2d, dst2d, centers, scales) -> per column (nan, inf, overflow) counts."},
     {"row_hash", row_hash, METH_VARARGS,

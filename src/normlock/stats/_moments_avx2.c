@@ -36,57 +36,57 @@ FAST static INLINE __m256d load_lanes(const char *p, const int from_float32) {
 
 typedef struct {
     double lo[4], hi[4], amax[4], amin[4]; /* amin: smallest nonzero magnitude */
-    int bad[4];                            /* a NaN or an infinity in the lane */
+    int bad[4]; /* a NaN or an infinity seen in the lane (the level sums catch the rest) */
 } lanes_t;
 
 /* The extrema loop over n steps of `step` bytes, for vectors of type V whose intrinsics
- * end in _S: bad flags NaN and inf (their magnitude is not <= top). */
-#define SCAN_LOOP(V, S, LOAD)                                                                 \
+ * end in _S and whose integer lanes have I bits. The smallest nonzero magnitude is found
+ * as the least of (bits of |v|) - 1: a zero's turns into a NaN, which the minimum (NaN
+ * in its first operand) passes over. A NaN may or may not reach lo and hi: the level
+ * sums, which every NaN and infinity turns non-finite, are the check. */
+#define SCAN_LOOP(V, S, I, LOAD)                                                              \
     for (Py_ssize_t t = 0; t < n; t++) {                                                      \
-        V v = LOAD, a = _mm256_and_##S(v, magnitude);                                         \
-        bad = _mm256_or_##S(bad, _mm256_cmp_##S(a, top, _CMP_NLE_UQ));                        \
+        V v = LOAD;                                                                           \
+        __m256i a = _mm256_and_si256(_mm256_cast##S##_si256(v), magnitude);                  \
+        amin = _mm256_min_##S(_mm256_castsi256_##S(_mm256_sub_epi##I(a, one)), amin);        \
         lo = _mm256_min_##S(lo, v);                                                           \
         hi = _mm256_max_##S(hi, v);                                                           \
-        amax = _mm256_max_##S(amax, a);                                                       \
-        amin = _mm256_min_##S(amin, _mm256_blendv_##S(inf, a, _mm256_cmp_##S(a, zero, _CMP_NEQ_OQ))); \
     }
+
+/* Lane k of out from its extrema and its least (bits of a nonzero magnitude) - 1. */
+static void finish_lane(lanes_t *out, int k, double lo, double hi, double amin) {
+    out->lo[k] = lo, out->hi[k] = hi;
+    out->amax[k] = -lo > hi ? -lo : hi;
+    out->amin[k] = amin;
+    out->bad[k] = !isfinite(lo) || !isfinite(hi);
+}
 
 /* Extrema of the lanes over n steps of `step` bytes. */
 FAST static INLINE void scan_lanes(lanes_t *out, const char *base, Py_ssize_t step, Py_ssize_t n,
                                    const int from_float32) {
-    const __m256d magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
-    const __m256d top = _mm256_set1_pd(0x1.fffffffffffffp+1023), inf = _mm256_set1_pd(INFINITY);
-    const __m256d zero = _mm256_setzero_pd();
-    __m256d lo = inf, hi = _mm256_set1_pd(-INFINITY), amax = zero, amin = inf, bad = zero;
-    SCAN_LOOP(__m256d, pd, load_lanes(base + t * step, from_float32))
-    _mm256_storeu_pd(out->lo, lo);
-    _mm256_storeu_pd(out->hi, hi);
-    _mm256_storeu_pd(out->amax, amax);
-    _mm256_storeu_pd(out->amin, amin);
-    double flags[4];
-    _mm256_storeu_pd(flags, bad);
-    for (int k = 0; k < 4; k++) out->bad[k] = flags[k] != 0.0 || isnan(flags[k]);
+    const __m256i magnitude = _mm256_set1_epi64x(0x7fffffffffffffffll), one = _mm256_set1_epi64x(1);
+    __m256d lo = _mm256_set1_pd(INFINITY), hi = _mm256_set1_pd(-INFINITY), amin = lo;
+    SCAN_LOOP(__m256d, pd, 64, load_lanes(base + t * step, from_float32))
+    double lanes[3][4];
+    _mm256_storeu_pd(lanes[0], lo);
+    _mm256_storeu_pd(lanes[1], hi);
+    _mm256_storeu_si256((__m256i *)lanes[2], _mm256_add_epi64(_mm256_castpd_si256(amin), one));
+    for (int k = 0; k < 4; k++)
+        finish_lane(out, k, lanes[0][k], lanes[1][k], isfinite(lanes[2][k]) ? lanes[2][k] : INFINITY);
 }
 
 /* The same for eight adjacent float32 lanes (two groups of four), eight at a time. */
 FAST static void scan_float32_pair(lanes_t out[2], const char *base, Py_ssize_t step, Py_ssize_t n) {
-    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256 top = _mm256_set1_ps(0x1.fffffep+127), inf = _mm256_set1_ps(INFINITY);
-    const __m256 zero = _mm256_setzero_ps();
-    __m256 lo = inf, hi = _mm256_set1_ps(-INFINITY), amax = zero, amin = inf, bad = zero;
-    SCAN_LOOP(__m256, ps, _mm256_loadu_ps((const float *)(base + t * step)))
-    float lanes[5][8];
+    const __m256i magnitude = _mm256_set1_epi32(0x7fffffff), one = _mm256_set1_epi32(1);
+    __m256 lo = _mm256_set1_ps(INFINITY), hi = _mm256_set1_ps(-INFINITY), amin = lo;
+    SCAN_LOOP(__m256, ps, 32, _mm256_loadu_ps((const float *)(base + t * step)))
+    float lanes[3][8];
     _mm256_storeu_ps(lanes[0], lo);
     _mm256_storeu_ps(lanes[1], hi);
-    _mm256_storeu_ps(lanes[2], amax);
-    _mm256_storeu_ps(lanes[3], amin);
-    _mm256_storeu_ps(lanes[4], bad);
-    for (int k = 0; k < 8; k++) {
-        lanes_t *o = &out[k / 4];
-        o->lo[k % 4] = lanes[0][k], o->hi[k % 4] = lanes[1][k];
-        o->amax[k % 4] = lanes[2][k], o->amin[k % 4] = lanes[3][k];
-        o->bad[k % 4] = lanes[4][k] != 0.0f || isnan(lanes[4][k]);
-    }
+    _mm256_storeu_si256((__m256i *)lanes[2], _mm256_add_epi32(_mm256_castps_si256(amin), one));
+    for (int k = 0; k < 8; k++)
+        finish_lane(&out[k / 4], k % 4, lanes[0][k], lanes[1][k],
+                    isfinite(lanes[2][k]) ? lanes[2][k] : INFINITY);
 }
 
 /* Levels needed for a stream whose terms are below 2**top and multiples of 2**low:
@@ -237,6 +237,9 @@ static int lane_sums(double sums[][4], levels_t *plan_out, const lanes_t *s, con
     while (!covers(plans[plan], widest)) plan++;
     *plan_out = plans[plan];
     run_plan(sums, plan, base, step, n, from_float32, sigma_x, sigma_sq);
+    for (int k = 0; k < 4; k++) /* a NaN or an infinity the scan did not see */
+        for (int row = 0; row < plan_rows(*plan_out); row++)
+            if (!isfinite(sums[row][k])) fast &= ~(1 << k);
     return fast;
 }
 

@@ -2,8 +2,9 @@
 
 :func:`column_moments` returns, per column of a 2-D float array, the counts, extrema
 (with the signs of zero extremes settled) and exact sums that a
-:class:`~normlock.stats.summary.Summary` holds, and can fill in the rows' hashes
-(:func:`row_hashes`, see :mod:`normlock.stats.rows`) in the same pass over the data.
+:class:`~normlock.stats.summary.Summary` holds; in the same pass over the data it can
+hash the rows (:func:`row_hashes`, see :mod:`normlock.stats.rows`), keeping the hashes
+below a bound, and gather the values of sampled rows.
 :func:`affine_columns` is the fused ``(x - center) / scale`` transform. The compiled
 kernel (``_moments.c``, with an AVX2 path in ``_moments_avx2.c``, and ``_affine.c``)
 releases the GIL, so row ranges run on several cores; the results are exact integers,
@@ -99,23 +100,27 @@ def _rows(data: np.ndarray | list[np.ndarray], a: int, b: int) -> np.ndarray | l
 
 def _compiled(
     data: np.ndarray | list[np.ndarray],
-    hashes: np.ndarray | None,
+    hash_below: int | None,
     positions: np.ndarray | None,
     gathered: np.ndarray | None,
-) -> list[tuple]:
-    """The kernel over row ranges of a matrix or of a list of columns, one per thread."""
+) -> tuple[list[list[tuple]], np.ndarray | None]:
+    """The kernel over row ranges of a matrix or of a list of columns, one per thread:
+    each range's results, and the hashes below ``hash_below`` in row order."""
 
-    def run(bound: tuple[int, int]) -> list[tuple]:
+    def run(bound: tuple[int, int]) -> tuple[list[tuple], bytes | None]:
         a, b = bound
         picks = None
         if positions is not None and gathered is not None:
             low, high = np.searchsorted(positions, [a, b])
             picks = (np.ascontiguousarray(positions[low:high] - a), gathered[:, low:high])
-        part_hashes = None if hashes is None else hashes[a:b]
-        return _moments.moments(_rows(data, a, b), part_hashes, *(picks or ()))
+        return _moments.moments(_rows(data, a, b), hash_below, *(picks or ()))
 
     rows = data.shape[0] if isinstance(data, np.ndarray) else len(data[0])
-    return run_parallel(run, row_ranges(rows))
+    parts = run_parallel(run, row_ranges(rows))
+    hashes = None
+    if hash_below is not None:
+        hashes = np.concatenate([np.frombuffer(found, dtype=np.uint64) for _, found in parts])
+    return [columns for columns, _ in parts], hashes
 
 
 def _zero_signed(value: float, negzero: bool, poszero: bool, *, lowest: bool) -> float:
@@ -126,18 +131,26 @@ def _zero_signed(value: float, negzero: bool, poszero: bool, *, lowest: bool) ->
     return 0.0 if poszero else -0.0
 
 
+@dataclass(frozen=True)
+class ColumnsPass:
+    """What one pass over a block's columns found (see :func:`column_moments`)."""
+
+    moments: list[ColumnMoments]
+    gathered: np.ndarray | None  # columns x positions, float64
+    hashes: np.ndarray | None  # the rows' hashes below the bound asked for, in row order
+
+
 def column_moments(
     block: np.ndarray | Sequence[np.ndarray],
-    hashes: np.ndarray | None = None,
     positions: np.ndarray | None = None,
-) -> tuple[list[ColumnMoments], np.ndarray | None]:
+    hash_below: int | None = None,
+) -> ColumnsPass:
     """Moments of each column of a 2-D float32/float64 array (any strides), or of each
     1-D array of a list of equal-length columns (no copy into one matrix).
 
-    In the same pass over the data: with ``hashes``, a ``uint64`` array with one element
-    per row, writes each row's :func:`row_hashes` value into it; with ``positions``,
-    sorted distinct rows, also returns the float64 values of every column at them
-    (columns x positions), else None.
+    In the same pass over the data: with ``positions``, sorted distinct rows, gathers the
+    float64 values of every column at them; with ``hash_below``, computes every row's
+    :func:`row_hashes` value and keeps those below it.
     """
     data = block if isinstance(block, np.ndarray) else [np.asarray(c) for c in block]
     matrix = isinstance(data, np.ndarray)
@@ -147,17 +160,23 @@ def column_moments(
     gathered = None
     if positions is not None:
         positions = np.asarray(positions, dtype=np.int64)
-        gathered = np.empty((len(columns), len(positions)))
+        # the pass writes a row's values to every column's row of `gathered` together: an
+        # odd number of cache lines between those keeps them out of one another's cache set
+        gathered = np.empty((len(columns), len(positions) + 8))[:, : len(positions)]
     if _moments is not None and compiled and columns:
-        return _combine(_compiled(data, hashes, positions, gathered), len(columns)), gathered
-    if hashes is not None:
-        hashes[:] = row_hashes(columns)
+        parts, hashes = _compiled(data, hash_below, positions, gathered)
+        return ColumnsPass(_combine(parts, len(columns)), gathered, hashes)
+    hashes = None
+    if hash_below is not None:
+        hashes = row_hashes(columns)
+        hashes = hashes[hashes < hash_below]
     if gathered is not None:
         for j, column in enumerate(columns):
             gathered[j] = column[positions]
     if matrix:
-        return _numpy_moments(data), gathered
-    return [m for c in columns for m in _numpy_moments(c.reshape(-1, 1))], gathered
+        return ColumnsPass(_numpy_moments(data), gathered, hashes)
+    moments = [m for c in columns for m in _numpy_moments(c.reshape(-1, 1))]
+    return ColumnsPass(moments, gathered, hashes)
 
 
 def _combine(results: list[list[tuple]], columns: int) -> list[ColumnMoments]:

@@ -52,15 +52,21 @@ def _sorted_distinct(values: np.ndarray) -> np.ndarray:
     return ordered[np.concatenate((ordered[:1] == ordered[:1], ordered[1:] != ordered[:-1]))]
 
 
+def _likely_cut(rows: int, k: int) -> int:
+    """A bound below which ``k`` of the hashes of ``rows`` distinct rows fall, but with
+    odds of about 1e-15: hashes are uniform, so the (k + 8 sqrt(k)) / rows quantile of
+    their range (no bound, ``2**HASH_BITS``, while most rows may be among the k)."""
+    if rows <= 2 * k:
+        return 2**HASH_BITS
+    return min(2**HASH_BITS, int(2**HASH_BITS * (k + 8 * math.sqrt(k)) / rows))
+
+
 def _bottom(values: np.ndarray, k: int) -> np.ndarray:
     """The ``k`` smallest distinct ``values``, sorted and read-only."""
     distinct = None
-    if len(values) > 2 * k:  # most values cannot be among the k smallest: try without them
-        # hashes are uniform: a cut at the (k + 8 sqrt(k)) / n quantile of the hash range
-        # keeps at least k of n distinct hashes but with odds of about 1e-15
-        wanted = k + 8 * math.sqrt(k)
-        cut = np.uint64(min(2**HASH_BITS, int(2**HASH_BITS * wanted / len(values))))
-        candidates = _sorted_distinct(values[values < cut])
+    cut = _likely_cut(len(values), k)
+    if cut < 2**HASH_BITS:  # most values cannot be among the k smallest: try without them
+        candidates = _sorted_distinct(values[values < np.uint64(cut)])
         distinct = candidates if len(candidates) >= k else None  # else duplicates or skew
     if distinct is None:
         distinct = _sorted_distinct(values)
@@ -118,6 +124,23 @@ class RowSketch:
         if len(hashes) == 0:
             return self
         return RowSketch(self.k, self.rows + len(hashes), self._kept_with(hashes))
+
+    def cut(self, rows: int) -> int:
+        """A bound for the hashes of ``rows`` new rows: those at or above it cannot enter
+        the sketch, but with odds of about 1e-15 (which :meth:`update_below` detects)."""
+        cut = _likely_cut(rows, self.k)
+        return min(cut, int(self.hashes[-1])) if self.saturated else cut
+
+    def update_below(self, hashes: np.ndarray, rows: int, cut: int) -> RowSketch | None:
+        """A sketch that also covers ``rows`` rows whose hashes below ``cut`` (from
+        :meth:`cut`) are ``hashes``; None in the rare case that these do not settle it
+        (many duplicate rows), when :meth:`update_hashes` needs all of the rows' hashes."""
+        settled = cut >= 2**HASH_BITS or (self.saturated and cut >= self.hashes[-1])
+        if not settled and len(_sorted_distinct(hashes)) < self.k:
+            return None
+        if rows == 0:
+            return self
+        return RowSketch(self.k, self.rows + rows, self._kept_with(hashes))
 
     def merge(self, other: RowSketch) -> RowSketch:
         """A sketch of the rows of both; neither argument changes."""

@@ -92,23 +92,29 @@ class Summary:
 
     @classmethod
     def of_columns(
+        cls, block: np.ndarray | Sequence[np.ndarray], exact_limit: int = DEFAULT_EXACT_LIMIT
+    ) -> list[Summary]:
+        """Summaries of each column of a 2-D float array (or of a list of equal-length
+        1-D columns), computed together."""
+        return cls.of_chunk(block, exact_limit)[0]
+
+    @classmethod
+    def of_chunk(
         cls,
         block: np.ndarray | Sequence[np.ndarray],
         exact_limit: int = DEFAULT_EXACT_LIMIT,
         sampling: tuple[float, int, int] | None = None,
         prior: Sequence[QuantileStore] | None = None,
-        row_hashes: np.ndarray | None = None,
-    ) -> list[Summary]:
-        """Summaries of each column of a 2-D float array (or of a list of equal-length
-        1-D columns), computed together.
+        hash_below: int | None = None,
+    ) -> tuple[list[Summary], np.ndarray | None]:
+        """:meth:`of_columns` for one chunk of a streamed fit, and the hashes of its rows
+        (:mod:`normlock.stats.rows`) that fall below ``hash_below``, from the same pass.
 
         ``sampling`` is ``(tau, size, seed)`` when quantile stores may become samples: one
         row sample, seeded from ``seed`` and the block's content, is then shared by the
         columns that need it. ``prior`` are the columns' stores so far: a column's chunk
         store starts as a sample only when that store is one already or its finite values
         with this chunk's pass ``exact_limit`` (without ``prior``, whenever sampling is on).
-        ``row_hashes``, a ``uint64`` array with one element per row, receives the rows'
-        hashes (:mod:`normlock.stats.rows`), computed in the same pass.
         """
         columns = _as_columns(block)
         matrix = isinstance(block, np.ndarray) and block.dtype in (np.float32, np.float64)
@@ -119,9 +125,12 @@ class Summary:
             rng = sample_rng(seed, rows, chunk_seed(columns))
             sample = RowSample.draw(rows, tau, size, rng)
         size = sampling[1] if sampling is not None else DEFAULT_SAMPLE_SIZE
-        moments, gathered = column_moments(
-            block if matrix else columns, row_hashes, None if sample is None else sample.positions
+        found = column_moments(
+            block if matrix else columns,
+            None if sample is None else sample.positions,
+            hash_below,
         )
+        moments, gathered = found.moments, found.gathered
         out = []
         for j, (column, m) in enumerate(zip(columns, moments, strict=True)):
             before = None if prior is None else prior[j]
@@ -148,7 +157,7 @@ class Summary:
                     quantiles=store,
                 )
             )
-        return out
+        return out, found.hashes
 
     def update(self, values: np.ndarray) -> Summary:
         """A new summary that also covers the 1-D array ``values``."""
