@@ -160,35 +160,41 @@ def test_affine_kernel_matches_the_formula_and_counts_odd_values(
     assert np.array_equal(result.overflow, overflow.sum(axis=0))
 
 
-PORTABLE_CHECK = """
+NARROWER_PATH_CHECK = """
 import numpy as np
 from normlock.stats import kernel
 rng = np.random.default_rng(3)
 for dtype in (np.float32, np.float64):
-    block = np.ldexp(rng.uniform(1, 2, (3000, 9)), rng.integers(-30, 30, (3000, 9))).astype(dtype)
+    spread = 30 if dtype == np.float32 else 200
+    block = np.ldexp(rng.uniform(1, 2, (3000, 19)), rng.integers(-spread, spread, (3000, 19)))
+    block = block.astype(dtype)
     block[rng.random(block.shape) < 0.01] = np.nan
     block[rng.random(block.shape) < 0.01] = -0.0
-    for data in (block, np.asfortranarray(block), [c.copy() for c in block.T]):
+    block[5:8, 3] = [np.inf, np.nan, 1.0]
+    for data in (block, np.asfortranarray(block), [c.copy() for c in block.T], block[:, :8].copy()):
+        columns = data if isinstance(data, list) else list(data.T)
         positions = np.flatnonzero(rng.random(len(block)) < 0.1)
         found = kernel.column_moments(data, positions, 2**47)
-        assert found.moments == kernel._numpy_moments(block)
-        hashes = kernel._numpy_row_hashes(list(block.T))
+        assert found.moments == kernel._numpy_moments(np.column_stack(columns))
+        hashes = kernel._numpy_row_hashes(columns)
         assert np.array_equal(found.hashes, hashes[hashes < 2**47])
-        assert np.array_equal(found.gathered, block[positions].T.astype(np.float64), equal_nan=True)
-print("portable ok")
+        expected = np.column_stack(columns)[positions].T.astype(np.float64)
+        assert np.array_equal(found.gathered, expected, equal_nan=True)
+print("same results")
 """
 
 
-def test_the_portable_path_alone_gives_the_same_results() -> None:
-    """CPUs without AVX2 run only the portable path: forced here, on the layouts the
-    fast path would otherwise take."""
+@pytest.mark.parametrize("path", ["portable", "avx2"])
+def test_each_narrower_path_alone_gives_the_same_results(path: str) -> None:
+    """CPUs without AVX-512 run the AVX2 path, those without AVX2 only the portable one:
+    each is forced here, on the layouts the wider paths would otherwise take."""
     import os
     import subprocess
     import sys
 
-    env = {**os.environ, "NORMLOCK_PORTABLE_KERNEL": "1"}
+    env = {**os.environ, "NORMLOCK_KERNEL": path}
     done = subprocess.run(
-        [sys.executable, "-c", PORTABLE_CHECK], env=env, capture_output=True, text=True
+        [sys.executable, "-c", NARROWER_PATH_CHECK], env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert "portable ok" in done.stdout
+    assert "same results" in done.stdout

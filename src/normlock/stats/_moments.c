@@ -7,7 +7,7 @@
  * one integer. Nothing is rounded, so any split of the rows gives the same integers.
  *
  * This portable path works on blocks of BLOCK rows, one column at a time (converted to
- * float64 in a scratch buffer); CPUs with AVX2 and FMA take _moments_avx2.c where the
+ * float64 in a scratch buffer); CPUs with AVX2 and FMA take _moments_simd.c where the
  * layout allows (adjacent columns or adjacent rows). With sigma a power of two above the block's largest
  * magnitude (Rump, Ogita & Oishi's ExtractVector), q = (sigma + r) - sigma puts every
  * value's high bits on one grid, so the float64 sum of the q is exact in any order, and
@@ -209,7 +209,7 @@ static void load_block(double *dst, const char *src, Py_ssize_t n, Py_ssize_t co
     }
 }
 
-static int fast_cpu; /* AVX2 and FMA: set when the module loads */
+static int fast_cpu; /* the fast path in use (AVX2 and FMA): set when the module loads */
 
 /* n rows of every column, at base, through the fast path where the layout allows. */
 static void moments_block(column_t *out, const char *base, Py_ssize_t n, Py_ssize_t cols,
@@ -221,8 +221,7 @@ static void moments_block(column_t *out, const char *base, Py_ssize_t n, Py_ssiz
         return;
     }
     if (fast_cpu && cs == size) { /* adjacent columns: eight or four at a time */
-        for (; from_float32 && first + 8 <= cols; first += 8)
-            nl_fast_float32_pair(&out[first], base + first * size, n, rs, work);
+        for (; first + 8 <= cols; first += 8) nl_fast_pair(&out[first], base + first * size, n, rs, from_float32, work);
         for (; first + 4 <= cols; first += 4)
             nl_fast_row_group(&out[first], base + first * size, n, rs, from_float32, work);
     }
@@ -588,8 +587,13 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_moments",
                                     "Exact one-pass moments of float columns.", -1, methods};
 
 PyMODINIT_FUNC PyInit__moments(void) {
-    /* NORMLOCK_PORTABLE_KERNEL=1 keeps to the portable path (to test it on any CPU) */
-    const char *portable = getenv("NORMLOCK_PORTABLE_KERNEL");
-    fast_cpu = nl_fast_available() && !(portable && *portable && strcmp(portable, "0"));
+    /* NORMLOCK_KERNEL=portable or =avx2 keeps to that path and those below it (to test
+     * them on any CPU); otherwise the kernel runs the widest this CPU has */
+    const char *path = getenv("NORMLOCK_KERNEL");
+    int level = nl_simd_level();
+    if (path && !strcmp(path, "portable")) level = 0;
+    if (path && !strcmp(path, "avx2") && level > 1) level = 1;
+    fast_cpu = level > 0;
+    nl_simd_use(level);
     return PyModule_Create(&module);
 }

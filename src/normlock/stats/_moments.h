@@ -1,6 +1,6 @@
 /*
  * Shared by the portable moments kernel (_moments.c) and its AVX2 fast path
- * (_moments_avx2.c): exact integer accumulators, per-column state and the row hash step.
+ * (_moments_simd.c): exact integer accumulators, per-column state and the row hash step.
  *
  * An exact sum is held in "limbs": sum = SUM_i limb[i] * 2**(32*i - UNIT_BITS). Every
  * float64 and every square of one is an integer multiple of 2**-UNIT_BITS, so nothing
@@ -138,17 +138,19 @@ PyObject *nl_affine(PyObject *self, PyObject *args);
 /* One block of one column, already float64 in x[0..n) (overwritten); work holds 2n. */
 void nl_block_column(column_t *c, double *x, double *work, Py_ssize_t n, int from_float32);
 
-/* The AVX2 + FMA fast path (_moments_avx2.c); nl_fast_available() says whether this CPU
- * runs it. Each function handles one block of n <= BLOCK rows and falls back to
- * nl_block_column for what it cannot do exactly (non-finite values, extreme ranges).
- * scratch holds 3 * BLOCK doubles. */
-int nl_fast_available(void);
+/* The fast path (_moments_simd.c). nl_simd_level() says what this CPU runs: 0 none of
+ * it, 1 AVX2 and FMA, 2 AVX-512 (F, DQ, VL) as well; nl_simd_use(level) sets what the
+ * functions below use, at most that. Each function handles one block of n <= BLOCK rows
+ * and falls back to nl_block_column for what it cannot do exactly (non-finite values,
+ * extreme ranges). scratch holds 3 * BLOCK doubles. */
+int nl_simd_level(void);
+void nl_simd_use(int level);
 /* Columns first..first+3 of a row-major block (4 values adjacent in each row). */
 void nl_fast_row_group(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
                        double *scratch);
-/* Columns first..first+7 of a row-major float32 block. */
-void nl_fast_float32_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs,
-                          double *scratch);
+/* Columns first..first+7 of a row-major block. */
+void nl_fast_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
+                  double *scratch);
 /* n rows of one contiguous column. */
 void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, double *scratch);
 /* One column's step of the row hash over n adjacent values. */

@@ -6,7 +6,7 @@
 hash the rows (:func:`row_hashes`, see :mod:`normlock.stats.rows`), keeping the hashes
 below a bound, and gather the values of sampled rows.
 :func:`affine_columns` is the fused ``(x - center) / scale`` transform. The compiled
-kernel (``_moments.c``, with an AVX2 path in ``_moments_avx2.c``, and ``_affine.c``)
+kernel (``_moments.c``, with AVX2 and AVX-512 paths in ``_moments_simd.c``, and ``_affine.c``)
 releases the GIL, so row ranges run on several cores; the results are exact integers,
 so the split cannot change them. Without the compiled kernel, the numpy
 implementations (here and in :mod:`normlock.stats.exact`) give the same results, slower.

@@ -1,19 +1,22 @@
 /*
- * The moments kernel's fast path for x86-64 CPUs with AVX2 and FMA.
+ * The moments kernel's fast path for x86-64 CPUs with AVX2 and FMA, and wider passes
+ * where AVX-512 (F, DQ and VL) is there too.
  *
  * Four lanes at a time: four adjacent columns of a row-major block, or four adjacent
- * rows of one contiguous column. A first pass over the block finds, per lane, the
- * extrema, the largest magnitude and the smallest nonzero magnitude; from those it
- * follows how many extraction levels it takes until what is left of every term adds
- * exactly as it is (every value is a multiple of the lowest bit of the smallest one,
- * and level l keeps the bits down to a known grid), so a second pass computes the exact
- * level sums of x and x*x in registers, in one read. x*x is exact in float64 for
+ * rows of one contiguous column; with AVX-512, the level sums of eight adjacent columns
+ * run in one pass. A first pass over the block finds, per lane, the extrema, the largest
+ * magnitude and the smallest nonzero magnitude; from those it follows how many
+ * extraction levels it takes until what is left of every term adds exactly as it is
+ * (every value is a multiple of the lowest bit of the smallest one, and level l keeps
+ * the bits down to a known grid), so a second pass (_moments_levels.h) computes the
+ * exact level sums of x and x*x in registers, in one read. x*x is exact in float64 for
  * float32 input; for float64 it is p + e exactly, with p = x*x and e = fma(x, x, -p).
  * A lane whose values are not all finite, or span more binades than the levels here
  * cover, takes the portable path (nl_block_column) instead.
  *
  * The row hash of a row-major block runs four rows at a time: a 4 x 4 transpose puts
- * one column of four rows in a vector, and the 64-bit multiply is three 32-bit ones.
+ * one column of four rows in a vector. Its 64-bit multiply is one instruction with
+ * AVX-512 DQ, three 32-bit ones without.
  */
 #include "_moments.h"
 
@@ -21,13 +24,22 @@
 #include <immintrin.h>
 
 #define FAST __attribute__((target("avx2,fma")))
+#define WIDE __attribute__((target("avx2,fma,avx512f,avx512dq,avx512vl")))
 #define INLINE __attribute__((always_inline)) inline
 #define MAX_LEVELS 6
 
-int nl_fast_available(void) {
+static int wide; /* AVX-512 passes in use (nl_simd_use) */
+
+int nl_simd_level(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                   __builtin_cpu_supports("avx512vl")
+               ? 2
+               : 1;
 }
+
+void nl_simd_use(int level) { wide = level >= 2; }
 
 FAST static INLINE __m256d load_lanes(const char *p, const int from_float32) {
     return from_float32 ? _mm256_cvtps_pd(_mm_loadu_ps((const float *)p))
@@ -40,18 +52,32 @@ typedef struct {
 } lanes_t;
 
 /* The extrema loop over n steps of `step` bytes, for vectors of type V whose intrinsics
- * end in _S and whose integer lanes have I bits. The smallest nonzero magnitude is found
- * as the least of (bits of |v|) - 1: a zero's turns into a NaN, which the minimum (NaN
- * in its first operand) passes over. A NaN may or may not reach lo and hi: the level
- * sums, which every NaN and infinity turns non-finite, are the check. */
+ * end in _S and whose integer lanes have I bits, loading step r with LOAD(r): it leaves
+ * lo, hi and amin. The smallest nonzero magnitude is found as the least of (bits of
+ * |v|) - 1: a zero's turns into a NaN, which the minimum (NaN in its first operand)
+ * passes over. A NaN may or may not reach lo and hi: the level sums, which every NaN and
+ * infinity turns non-finite, are the check. Four sets of extrema take turns, so that no
+ * minimum waits on the one before. */
+#define SCAN_STEP(S, I, u, v)                                                                 \
+    do {                                                                                      \
+        __m256i a_ = _mm256_and_si256(_mm256_cast##S##_si256(v), magnitude);                 \
+        amins[u] = _mm256_min_##S(_mm256_castsi256_##S(_mm256_sub_epi##I(a_, one)), amins[u]); \
+        los[u] = _mm256_min_##S(los[u], v);                                                   \
+        his[u] = _mm256_max_##S(his[u], v);                                                   \
+    } while (0)
 #define SCAN_LOOP(V, S, I, LOAD)                                                              \
-    for (Py_ssize_t t = 0; t < n; t++) {                                                      \
-        V v = LOAD;                                                                           \
-        __m256i a = _mm256_and_si256(_mm256_cast##S##_si256(v), magnitude);                  \
-        amin = _mm256_min_##S(_mm256_castsi256_##S(_mm256_sub_epi##I(a, one)), amin);        \
-        lo = _mm256_min_##S(lo, v);                                                           \
-        hi = _mm256_max_##S(hi, v);                                                           \
-    }
+    V los[4], his[4], amins[4];                                                               \
+    for (int u = 0; u < 4; u++) {                                                             \
+        los[u] = amins[u] = _mm256_set1_##S(INFINITY);                                        \
+        his[u] = _mm256_set1_##S(-INFINITY);                                                  \
+    }                                                                                         \
+    Py_ssize_t t = 0;                                                                         \
+    for (; t + 4 <= n; t += 4)                                                                \
+        for (int u = 0; u < 4; u++) SCAN_STEP(S, I, u, LOAD(t + u));                         \
+    for (; t < n; t++) SCAN_STEP(S, I, 0, LOAD(t));                                           \
+    V lo = _mm256_min_##S(_mm256_min_##S(los[0], los[1]), _mm256_min_##S(los[2], los[3]));    \
+    V hi = _mm256_max_##S(_mm256_max_##S(his[0], his[1]), _mm256_max_##S(his[2], his[3]));    \
+    V amin = _mm256_min_##S(_mm256_min_##S(amins[0], amins[1]), _mm256_min_##S(amins[2], amins[3]));
 
 /* Lane k of out from its extrema and its least (bits of a nonzero magnitude) - 1. */
 static void finish_lane(lanes_t *out, int k, double lo, double hi, double amin) {
@@ -65,8 +91,9 @@ static void finish_lane(lanes_t *out, int k, double lo, double hi, double amin) 
 FAST static INLINE void scan_lanes(lanes_t *out, const char *base, Py_ssize_t step, Py_ssize_t n,
                                    const int from_float32) {
     const __m256i magnitude = _mm256_set1_epi64x(0x7fffffffffffffffll), one = _mm256_set1_epi64x(1);
-    __m256d lo = _mm256_set1_pd(INFINITY), hi = _mm256_set1_pd(-INFINITY), amin = lo;
-    SCAN_LOOP(__m256d, pd, 64, load_lanes(base + t * step, from_float32))
+#define LOAD(r) load_lanes(base + (r) * step, from_float32)
+    SCAN_LOOP(__m256d, pd, 64, LOAD)
+#undef LOAD
     double lanes[3][4];
     _mm256_storeu_pd(lanes[0], lo);
     _mm256_storeu_pd(lanes[1], hi);
@@ -78,8 +105,9 @@ FAST static INLINE void scan_lanes(lanes_t *out, const char *base, Py_ssize_t st
 /* The same for eight adjacent float32 lanes (two groups of four), eight at a time. */
 FAST static void scan_float32_pair(lanes_t out[2], const char *base, Py_ssize_t step, Py_ssize_t n) {
     const __m256i magnitude = _mm256_set1_epi32(0x7fffffff), one = _mm256_set1_epi32(1);
-    __m256 lo = _mm256_set1_ps(INFINITY), hi = _mm256_set1_ps(-INFINITY), amin = lo;
-    SCAN_LOOP(__m256, ps, 32, _mm256_loadu_ps((const float *)(base + t * step)))
+#define LOAD(r) _mm256_loadu_ps((const float *)(base + (r) * step))
+    SCAN_LOOP(__m256, ps, 32, LOAD)
+#undef LOAD
     float lanes[3][8];
     _mm256_storeu_ps(lanes[0], lo);
     _mm256_storeu_ps(lanes[1], hi);
@@ -131,104 +159,60 @@ static int covers(levels_t plan, levels_t need) {
 /* Rows of level sums a plan leaves: x levels, then p, then e from level 1 on. */
 static int plan_rows(levels_t plan) { return plan.x + plan.p + (plan.e ? plan.e - 1 : 0); }
 
-/* One extraction level: q = (sigma + r) - sigma keeps the bits of r down to sigma's
- * grid; sum += q (exact: every partial sum is on that grid); r -= q (exact). The last
- * two additions run as fused multiply-adds by 1.0, which round exactly like additions
- * and keep both kinds of floating-point unit busy. */
-FAST static INLINE void extract_level(__m256d *r, __m256d *sum, __m256d sigma) {
-    const __m256d one = _mm256_set1_pd(1.0);
-    __m256d q = _mm256_sub_pd(_mm256_add_pd(sigma, *r), sigma);
-    *sum = _mm256_fmadd_pd(q, one, *sum);
-    *r = _mm256_fnmadd_pd(q, one, *r);
+#define VEC __m256d
+#define OP(name) _mm256_##name
+#define LOAD(p, f32) load_lanes(p, f32)
+#define ATTR FAST
+#define NAME(x) levels4_##x
+#include "_moments_levels.h"
+#undef VEC
+#undef OP
+#undef LOAD
+#undef ATTR
+#undef NAME
+
+WIDE static INLINE __m512d load_lanes8(const char *p, const int from_float32) {
+    return from_float32 ? _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p))
+                        : _mm512_loadu_pd((const double *)p);
 }
 
-/* One step's x (and the levels of x*x) into the level sums ax, ap, ae. */
-FAST static INLINE void level_step(__m256d x, __m256d *ax, __m256d *ap, __m256d *ae, const int lx,
-                                   const int lp, const int le, const int from_float32,
-                                   const __m256d *sx, const __m256d *ss) {
-    __m256d p = _mm256_mul_pd(x, x);
-    if (!from_float32) { /* exact: x*x == p + e, |e| <= 2**-53 |p|: from level 1 on */
-        __m256d e = _mm256_fmsub_pd(x, x, p);
-        for (int l = 1; l < le - 1; l++) extract_level(&e, &ae[l], ss[l]);
-        ae[le - 1] = _mm256_add_pd(ae[le - 1], e);
-    }
-    for (int l = 0; l < lx - 1; l++) extract_level(&x, &ax[l], sx[l]);
-    ax[lx - 1] = _mm256_add_pd(ax[lx - 1], x);
-    for (int l = 0; l < lp - 1; l++) extract_level(&p, &ap[l], ss[l]);
-    ap[lp - 1] = _mm256_add_pd(ap[lp - 1], p);
-}
-
-/* The level sums of n steps, lane by lane, into sums[level][lane] (x levels, then p,
- * then e). The last level of a stream extracts nothing: what is left of every term is a
- * multiple of the stream's lowest bit and below 2**39 of it, so n <= 2**13 of them add
- * exactly as they are, in any order. Even and odd steps go to two sets of sums, so that
- * each addition waits on the one two steps back rather than the one before. The level
- * counts are compile-time constants at every call, so the loops unroll into registers. */
-FAST static INLINE void level_pass(double sums[][4], const char *base, Py_ssize_t step,
-                                  Py_ssize_t n, const int from_float32, const int lx,
-                                  const int lp, const int le, const double sigma_x[][4],
-                                  const double sigma_sq[][4]) {
-    __m256d sx[MAX_LEVELS], ss[MAX_LEVELS], ax[2][MAX_LEVELS], ap[2][MAX_LEVELS], ae[2][MAX_LEVELS];
-    for (int l = 0; l < MAX_LEVELS; l++) {
-        sx[l] = _mm256_loadu_pd(sigma_x[l]);
-        ss[l] = _mm256_loadu_pd(sigma_sq[l]);
-        for (int u = 0; u < 2; u++) ax[u][l] = ap[u][l] = ae[u][l] = _mm256_setzero_pd();
-    }
-    Py_ssize_t t = 0;
-    for (; t + 2 <= n; t += 2)
-        for (int u = 0; u < 2; u++)
-            level_step(load_lanes(base + (t + u) * step, from_float32), ax[u], ap[u], ae[u], lx, lp,
-                       le, from_float32, sx, ss);
-    if (t < n)
-        level_step(load_lanes(base + t * step, from_float32), ax[0], ap[0], ae[0], lx, lp, le,
-                   from_float32, sx, ss);
-    int row = 0;
-    for (int l = 0; l < lx; l++) _mm256_storeu_pd(sums[row++], _mm256_add_pd(ax[0][l], ax[1][l]));
-    for (int l = 0; l < lp; l++) _mm256_storeu_pd(sums[row++], _mm256_add_pd(ap[0][l], ap[1][l]));
-    for (int l = 1; l < le; l++) _mm256_storeu_pd(sums[row++], _mm256_add_pd(ae[0][l], ae[1][l]));
-}
-
-#define PASS(F32, LX, LP, LE) \
-    level_pass(sums, base, step, n, F32, LX, LP, LE, (const double(*)[4])sigma_x, \
-               (const double(*)[4])sigma_sq)
-
-/* Runs the pass compiled for plan number `plan` (its counts as in the PLANS tables). */
-FAST static void run_plan(double sums[][4], int plan, const char *base, Py_ssize_t step,
-                          Py_ssize_t n, int from_float32, double sigma_x[][4], double sigma_sq[][4]) {
-    if (from_float32) {
-        if (plan == 0) PASS(1, 1, 2, 0);
-        else if (plan == 1) PASS(1, 2, 3, 0);
-        else PASS(1, 3, 5, 0);
-    } else {
-        if (plan == 0) PASS(0, 2, 2, 3);
-        else if (plan == 1) PASS(0, 2, 3, 4);
-        else PASS(0, 3, 4, 6);
-    }
-}
+#define VEC __m512d
+#define OP(name) _mm512_##name
+#define LOAD(p, f32) load_lanes8(p, f32)
+#define ATTR WIDE
+#define NAME(x) levels8_##x
+#include "_moments_levels.h"
+#undef VEC
+#undef OP
+#undef LOAD
+#undef ATTR
+#undef NAME
 
 /* Sigmas per lane and level: 2**(top - 40 l + HEADROOM). */
-static void fill_sigmas(double sigma[][4], int k, double magnitude) {
+static void fill_sigmas(double sigma[][8], int k, double magnitude) {
     int top = magnitude == 0.0 ? 0 : exponent_above(magnitude);
     for (int l = 0; l < MAX_LEVELS; l++) sigma[l][k] = pow2(top - 40 * l + HEADROOM);
 }
 
-/* The exact level sums of the four lanes the fast path can take, into sums (plan_rows of
- * *plan_out rows). Returns the mask of those lanes; the others take the portable path. */
-static int lane_sums(double sums[][4], levels_t *plan_out, const lanes_t *s, const char *base,
-                     Py_ssize_t step, Py_ssize_t n, int from_float32) {
+/* The exact level sums of the lanes the fast path can take, of groups of four lanes
+ * (s[g] for the group at base + g * group_step), into sums (plan_rows of *plan_out
+ * rows). Returns the mask of those lanes; the others take the portable path. */
+static int lane_sums(double sums[][8], levels_t *plan_out, const lanes_t *s, int groups,
+                     const char *base, Py_ssize_t group_step, Py_ssize_t step, Py_ssize_t n,
+                     int from_float32) {
     const levels_t *plans = from_float32 ? FLOAT32_PLANS : FLOAT64_PLANS;
-    double sigma_x[MAX_LEVELS][4], sigma_sq[MAX_LEVELS][4];
+    double sigma_x[MAX_LEVELS][8], sigma_sq[MAX_LEVELS][8];
     levels_t widest = {1, 1, 0};
     int fast = 0;
-    for (int k = 0; k < 4; k++) {
-        levels_t need = lane_levels(s, k, from_float32);
+    for (int k = 0; k < 4 * groups; k++) {
+        levels_t need = lane_levels(&s[k / 4], k % 4, from_float32);
         if (need.x > 0 && covers(plans[PLANS - 1], need)) {
             fast |= 1 << k;
             widest.x = need.x > widest.x ? need.x : widest.x;
             widest.p = need.p > widest.p ? need.p : widest.p;
             widest.e = need.e > widest.e ? need.e : widest.e;
         }
-        double amax = fast >> k & 1 ? s->amax[k] : 1.0;
+        double amax = fast >> k & 1 ? s[k / 4].amax[k % 4] : 1.0;
         fill_sigmas(sigma_x, k, amax);
         fill_sigmas(sigma_sq, k, amax * amax * 2.0);
     }
@@ -236,14 +220,21 @@ static int lane_sums(double sums[][4], levels_t *plan_out, const lanes_t *s, con
     int plan = 0;
     while (!covers(plans[plan], widest)) plan++;
     *plan_out = plans[plan];
-    run_plan(sums, plan, base, step, n, from_float32, sigma_x, sigma_sq);
-    for (int k = 0; k < 4; k++) /* a NaN or an infinity the scan did not see */
+    if (groups == 2 && wide) {
+        levels8_run_plan(sums, plan, base, step, n, from_float32, sigma_x, sigma_sq);
+    } else {
+        for (int g = 0; g < groups; g++) /* columns 4g.. of the rows of sums and sigmas */
+            levels4_run_plan((double(*)[8])(sums[0] + 4 * g), plan, base + g * group_step, step, n,
+                             from_float32, (double(*)[8])(sigma_x[0] + 4 * g),
+                             (double(*)[8])(sigma_sq[0] + 4 * g));
+    }
+    for (int k = 0; k < 4 * groups; k++) /* a NaN or an infinity the scan did not see */
         for (int row = 0; row < plan_rows(*plan_out); row++)
             if (!isfinite(sums[row][k])) fast &= ~(1 << k);
     return fast;
 }
 
-static void commit_sums(column_t *c, double sums[][4], int k, levels_t plan) {
+static void commit_sums(column_t *c, double sums[][8], int k, levels_t plan) {
     for (int row = 0; row < plan_rows(plan); row++)
         acc_add_double(row < plan.x ? &c->sum : &c->sq, sums[row][k]);
 }
@@ -262,21 +253,23 @@ static void portable(column_t *c, const char *x, Py_ssize_t n, Py_ssize_t stride
     nl_block_column(c, scratch, scratch + BLOCK, n, from_float32);
 }
 
-/* Four adjacent columns, once their extrema are known. */
-FAST static void finish_group(column_t *c, const lanes_t *s, const char *base, Py_ssize_t n,
-                              Py_ssize_t rs, int from_float32, double *scratch) {
+/* 4 * groups adjacent columns, once their extrema (s[g] for columns 4g..4g+3) are known. */
+static void finish_columns(column_t *c, const lanes_t *s, int groups, const char *base,
+                           Py_ssize_t n, Py_ssize_t rs, int from_float32, double *scratch) {
     Py_ssize_t size = from_float32 ? 4 : 8;
-    double sums[3 * MAX_LEVELS][4];
+    double sums[3 * MAX_LEVELS][8];
     levels_t plan;
-    int done = lane_sums(sums, &plan, s, base, rs, n, from_float32);
-    for (int k = 0; k < 4; k++) {
+    int done = lane_sums(sums, &plan, s, groups, base, 4 * size, rs, n, from_float32);
+    for (int k = 0; k < 4 * groups; k++) {
         const char *column = base + k * size;
+        const lanes_t *lanes = &s[k / 4];
         if (!(done >> k & 1)) {
             portable(&c[k], column, n, rs, from_float32, scratch);
             continue;
         }
-        commit_extrema(&c[k], s->lo[k], s->hi[k], n);
-        if (s->lo[k] == 0.0 || s->hi[k] == 0.0) note_zero_signs(&c[k], column, n, rs, from_float32);
+        commit_extrema(&c[k], lanes->lo[k % 4], lanes->hi[k % 4], n);
+        if (lanes->lo[k % 4] == 0.0 || lanes->hi[k % 4] == 0.0)
+            note_zero_signs(&c[k], column, n, rs, from_float32);
         commit_sums(&c[k], sums, k, plan);
     }
 }
@@ -286,15 +279,19 @@ FAST void nl_fast_row_group(column_t *c, const char *base, Py_ssize_t n, Py_ssiz
     lanes_t s;
     if (from_float32) scan_lanes(&s, base, rs, n, 1);
     else scan_lanes(&s, base, rs, n, 0);
-    finish_group(c, &s, base, n, rs, from_float32, scratch);
+    finish_columns(c, &s, 1, base, n, rs, from_float32, scratch);
 }
 
-FAST void nl_fast_float32_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs,
-                               double *scratch) {
+FAST void nl_fast_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
+                       double *scratch) {
     lanes_t s[2];
-    scan_float32_pair(s, base, rs, n);
-    finish_group(c, &s[0], base, n, rs, 1, scratch);
-    finish_group(c + 4, &s[1], base + 16, n, rs, 1, scratch);
+    if (from_float32) {
+        scan_float32_pair(s, base, rs, n);
+    } else {
+        scan_lanes(&s[0], base, rs, n, 0);
+        scan_lanes(&s[1], base + 32, rs, n, 0);
+    }
+    finish_columns(c, s, 2, base, n, rs, from_float32, scratch);
 }
 
 /* The four lanes of one column's block as one lane. */
@@ -319,9 +316,9 @@ FAST void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_floa
         if (from_float32) scan_lanes(&s, x, 4 * size, steps, 1);
         else scan_lanes(&s, x, 4 * size, steps, 0);
         merge_lanes(&s);
-        double sums[3 * MAX_LEVELS][4];
+        double sums[3 * MAX_LEVELS][8];
         levels_t plan;
-        int done = lane_sums(sums, &plan, &s, x, 4 * size, steps, from_float32);
+        int done = lane_sums(sums, &plan, &s, 1, x, 0, 4 * size, steps, from_float32);
         if (done == 0xF) {
             commit_extrema(c, s.lo[0], s.hi[0], 4 * steps);
             if (s.lo[0] == 0.0 || s.hi[0] == 0.0) note_zero_signs(c, x, 4 * steps, size, from_float32);
@@ -336,12 +333,11 @@ FAST void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_floa
     if (tail) portable(c, x + 4 * steps * size, tail, size, from_float32, scratch);
 }
 
-FAST static INLINE __m256i mul_m(__m256i h) { /* h * ROW_HASH_M mod 2**64 */
-    const __m256i lo = _mm256_set1_epi64x((int64_t)(ROW_HASH_M & 0xffffffffu));
-    const __m256i hi = _mm256_set1_epi64x((int64_t)(ROW_HASH_M >> 32));
-    __m256i cross = _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(h, 32), lo), _mm256_mul_epu32(h, hi));
-    return _mm256_add_epi64(_mm256_mul_epu32(h, lo), _mm256_slli_epi64(cross, 32));
-}
+typedef uint64_t u64x4 __attribute__((vector_size(32)));
+
+/* h * ROW_HASH_M mod 2**64: the compiler picks the instructions for the target of the
+ * function this is inlined in (one vpmullq with AVX-512 DQ and VL). */
+FAST static INLINE __m256i mul_m(__m256i h) { return (__m256i)((u64x4)h * ROW_HASH_M); }
 
 FAST static INLINE __m256i hash_step4(__m256i h, __m256d v, uint64_t salt) {
     v = _mm256_add_pd(v, _mm256_setzero_pd()); /* -0.0 + 0.0 == +0.0 */
@@ -390,8 +386,8 @@ FAST static INLINE void hash_row_groups(uint64_t *state, const char *base, Py_ss
     for (int g = 0; g < groups; g++) _mm256_storeu_si256((__m256i *)(state + 4 * g), h[g]);
 }
 
-FAST static void hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
-                           Py_ssize_t rs, const int from_float32) {
+FAST static INLINE void hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
+                                  Py_ssize_t rs, const int from_float32) {
     Py_ssize_t size = from_float32 ? 4 : 8, i = 0;
     for (; i + 16 <= n; i += 16) hash_row_groups(state + i, base + i * rs, cols, rs, from_float32, 4);
     for (; i + 4 <= n; i += 4) hash_row_groups(state + i, base + i * rs, cols, rs, from_float32, 1);
@@ -402,6 +398,18 @@ FAST static void hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_s
             state[i] = row_hash_step(state[i], v, ROW_HASH_G * (uint64_t)(j + 1));
         }
     }
+}
+
+FAST static void hash_rows_avx2(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
+                                Py_ssize_t rs, int from_float32) {
+    if (from_float32) hash_rows(state, base, n, cols, rs, 1);
+    else hash_rows(state, base, n, cols, rs, 0);
+}
+
+WIDE static void hash_rows_avx512(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
+                                  Py_ssize_t rs, int from_float32) {
+    if (from_float32) hash_rows(state, base, n, cols, rs, 1);
+    else hash_rows(state, base, n, cols, rs, 0);
 }
 
 FAST void nl_fast_hash_column(uint64_t *state, const char *x, Py_ssize_t n, int from_float32,
@@ -418,20 +426,21 @@ FAST void nl_fast_hash_column(uint64_t *state, const char *x, Py_ssize_t n, int 
     }
 }
 
-FAST void nl_fast_hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
+void nl_fast_hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
                        Py_ssize_t rs, int from_float32) {
-    if (from_float32) hash_rows(state, base, n, cols, rs, 1);
-    else hash_rows(state, base, n, cols, rs, 0);
+    if (wide) hash_rows_avx512(state, base, n, cols, rs, from_float32);
+    else hash_rows_avx2(state, base, n, cols, rs, from_float32);
 }
 
 #else /* not x86-64 with GCC or Clang: the portable path only */
 
-int nl_fast_available(void) { return 0; }
+int nl_simd_level(void) { return 0; }
+void nl_simd_use(int level) {}
 void nl_fast_row_group(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
                        double *scratch) {}
 void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, double *scratch) {}
-void nl_fast_float32_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs,
-                          double *scratch) {}
+void nl_fast_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
+                  double *scratch) {}
 void nl_fast_hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
                        Py_ssize_t rs, int from_float32) {}
 void nl_fast_hash_column(uint64_t *state, const char *x, Py_ssize_t n, int from_float32,
