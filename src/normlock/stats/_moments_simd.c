@@ -335,11 +335,11 @@ FAST void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_floa
 
 typedef uint64_t u64x4 __attribute__((vector_size(32)));
 
-/* h * ROW_HASH_M mod 2**64: the compiler picks the instructions for the target of the
- * function this is inlined in (one vpmullq with AVX-512 DQ and VL). */
+/* h * ROW_HASH_M mod 2**64, three 32-bit multiplies (or vpmullq where the function this
+ * is inlined in targets AVX-512 DQ and VL). */
 FAST static INLINE __m256i mul_m(__m256i h) { return (__m256i)((u64x4)h * ROW_HASH_M); }
 
-FAST static INLINE __m256i hash_step4(__m256i h, __m256d v, uint64_t salt) {
+FAST static INLINE __m256i hash4_step(__m256i h, __m256d v, uint64_t salt) {
     v = _mm256_add_pd(v, _mm256_setzero_pd()); /* -0.0 + 0.0 == +0.0 */
     __m256d nan = _mm256_cmp_pd(v, v, _CMP_UNORD_Q);
     v = _mm256_blendv_pd(v, _mm256_castsi256_pd(_mm256_set1_epi64x((int64_t)CANONICAL_NAN)), nan);
@@ -348,69 +348,89 @@ FAST static INLINE __m256i hash_step4(__m256i h, __m256d v, uint64_t salt) {
     return _mm256_xor_si256(h, _mm256_srli_epi64(h, 32));
 }
 
-/* Columns j..j+3 of four rows (from r, rs bytes apart) into their hash state h. */
-FAST static INLINE __m256i hash_four_columns(__m256i h, const char *r, Py_ssize_t rs, Py_ssize_t j,
-                                             const int from_float32) {
+/* Columns j..j+3 of four rows (from r, rs bytes apart), by a 4 x 4 transpose. */
+FAST static INLINE __m256i hash4_columns(__m256i h, const char *r, Py_ssize_t rs, Py_ssize_t j,
+                                         const int from_float32) {
     Py_ssize_t at = j * (from_float32 ? 4 : 8);
     __m256d r0 = load_lanes(r + at, from_float32), r1 = load_lanes(r + rs + at, from_float32);
     __m256d r2 = load_lanes(r + 2 * rs + at, from_float32), r3 = load_lanes(r + 3 * rs + at, from_float32);
     __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
     __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
-    h = hash_step4(h, _mm256_permute2f128_pd(t0, t2, 0x20), ROW_HASH_G * (uint64_t)(j + 1));
-    h = hash_step4(h, _mm256_permute2f128_pd(t1, t3, 0x20), ROW_HASH_G * (uint64_t)(j + 2));
-    h = hash_step4(h, _mm256_permute2f128_pd(t0, t2, 0x31), ROW_HASH_G * (uint64_t)(j + 3));
-    return hash_step4(h, _mm256_permute2f128_pd(t1, t3, 0x31), ROW_HASH_G * (uint64_t)(j + 4));
+    h = hash4_step(h, _mm256_permute2f128_pd(t0, t2, 0x20), ROW_HASH_G * (uint64_t)(j + 1));
+    h = hash4_step(h, _mm256_permute2f128_pd(t1, t3, 0x20), ROW_HASH_G * (uint64_t)(j + 2));
+    h = hash4_step(h, _mm256_permute2f128_pd(t0, t2, 0x31), ROW_HASH_G * (uint64_t)(j + 3));
+    return hash4_step(h, _mm256_permute2f128_pd(t1, t3, 0x31), ROW_HASH_G * (uint64_t)(j + 4));
 }
 
-/* Column j of four rows (from r, rs bytes apart) into their hash state h. */
-FAST static INLINE __m256i hash_one_of_four(__m256i h, const char *r, Py_ssize_t rs, Py_ssize_t j,
-                                            const int from_float32) {
-    double v[4];
-    for (int k = 0; k < 4; k++)
-        v[k] = from_float32 ? (double)*(const float *)(r + k * rs + j * 4)
-                            : *(const double *)(r + k * rs + j * 8);
-    return hash_step4(h, _mm256_loadu_pd(v), ROW_HASH_G * (uint64_t)(j + 1));
+#define HVEC __m256i
+#define LANES 4
+#define OP(name) _mm256_##name
+#define HLOAD(p) _mm256_loadu_si256((const __m256i *)(p))
+#define HSTORE(p, h) _mm256_storeu_si256((__m256i *)(p), h)
+#define ATTR FAST
+#define NAME(x) hash4_##x
+#include "_moments_rowhash.h"
+#undef HVEC
+#undef LANES
+#undef OP
+#undef HLOAD
+#undef HSTORE
+#undef ATTR
+#undef NAME
+
+/* One instruction writes v's canonical form: by v's class, the first operand (the
+ * canonical NaN) for a NaN, +0.0 for a zero, v itself otherwise (token 0, 8 and 1 of the
+ * class's four bits: QNaN, SNaN, zero, one, -inf, +inf, negative, positive). */
+#define CANONICAL_FORM 0x11111800
+
+WIDE static INLINE __m512i hash8_step(__m512i h, __m512d v, uint64_t salt) {
+    const __m512d nan = _mm512_castsi512_pd(_mm512_set1_epi64((int64_t)CANONICAL_NAN));
+    v = _mm512_fixupimm_pd(nan, v, _mm512_set1_epi64(CANONICAL_FORM), 0);
+    __m512i bits = _mm512_add_epi64(_mm512_castpd_si512(v), _mm512_set1_epi64((int64_t)salt));
+    h = _mm512_mullo_epi64(_mm512_xor_si512(h, bits), _mm512_set1_epi64((int64_t)ROW_HASH_M));
+    return _mm512_xor_si512(h, _mm512_srli_epi64(h, 32));
 }
 
-/* The hash states of 4 * groups rows from base. Each step of a row's hash waits on the
- * one before (a multiply's latency), so several groups of four rows advance together. */
-FAST static INLINE void hash_row_groups(uint64_t *state, const char *base, Py_ssize_t cols,
-                                        Py_ssize_t rs, const int from_float32, const int groups) {
-    __m256i h[4];
-    for (int g = 0; g < groups; g++) h[g] = _mm256_loadu_si256((const __m256i *)(state + 4 * g));
-    Py_ssize_t j = 0;
-    for (; j + 4 <= cols; j += 4)
-        for (int g = 0; g < groups; g++) h[g] = hash_four_columns(h[g], base + 4 * g * rs, rs, j, from_float32);
-    for (; j < cols; j++)
-        for (int g = 0; g < groups; g++) h[g] = hash_one_of_four(h[g], base + 4 * g * rs, rs, j, from_float32);
-    for (int g = 0; g < groups; g++) _mm256_storeu_si256((__m256i *)(state + 4 * g), h[g]);
-}
-
-FAST static INLINE void hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
-                                  Py_ssize_t rs, const int from_float32) {
-    Py_ssize_t size = from_float32 ? 4 : 8, i = 0;
-    for (; i + 16 <= n; i += 16) hash_row_groups(state + i, base + i * rs, cols, rs, from_float32, 4);
-    for (; i + 4 <= n; i += 4) hash_row_groups(state + i, base + i * rs, cols, rs, from_float32, 1);
-    for (; i < n; i++) {
-        const char *r = base + i * rs;
-        for (Py_ssize_t j = 0; j < cols; j++) {
-            double v = from_float32 ? (double)*(const float *)(r + j * size) : *(const double *)(r + j * size);
-            state[i] = row_hash_step(state[i], v, ROW_HASH_G * (uint64_t)(j + 1));
-        }
+/* Columns j..j+7 of eight rows (from r, rs bytes apart), by an 8 x 8 transpose: pairs of
+ * rows interleave, then 128-bit lanes gather, twice. */
+WIDE static INLINE __m512i hash8_columns(__m512i h, const char *r, Py_ssize_t rs, Py_ssize_t j,
+                                         const int from_float32) {
+    Py_ssize_t at = j * (from_float32 ? 4 : 8);
+    __m512d t[8], u[4];
+    for (int k = 0; k < 8; k += 2) {
+        __m512d a = load_lanes8(r + k * rs + at, from_float32), b = load_lanes8(r + (k + 1) * rs + at, from_float32);
+        t[k] = _mm512_unpacklo_pd(a, b);     /* columns 0, 2, 4, 6 of rows k, k+1 */
+        t[k + 1] = _mm512_unpackhi_pd(a, b); /* columns 1, 3, 5, 7 */
     }
+    for (int odd = 0; odd < 2; odd++) {
+        u[0] = _mm512_shuffle_f64x2(t[odd], t[2 + odd], 0x44);
+        u[1] = _mm512_shuffle_f64x2(t[odd], t[2 + odd], 0xEE);
+        u[2] = _mm512_shuffle_f64x2(t[4 + odd], t[6 + odd], 0x44);
+        u[3] = _mm512_shuffle_f64x2(t[4 + odd], t[6 + odd], 0xEE);
+        t[odd] = _mm512_shuffle_f64x2(u[0], u[2], 0x88);     /* column odd */
+        t[2 + odd] = _mm512_shuffle_f64x2(u[0], u[2], 0xDD); /* column 2 + odd */
+        t[4 + odd] = _mm512_shuffle_f64x2(u[1], u[3], 0x88); /* column 4 + odd */
+        t[6 + odd] = _mm512_shuffle_f64x2(u[1], u[3], 0xDD); /* column 6 + odd */
+    }
+    for (int c = 0; c < 8; c++) h = hash8_step(h, t[c], ROW_HASH_G * (uint64_t)(j + c + 1));
+    return h;
 }
 
-FAST static void hash_rows_avx2(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
-                                Py_ssize_t rs, int from_float32) {
-    if (from_float32) hash_rows(state, base, n, cols, rs, 1);
-    else hash_rows(state, base, n, cols, rs, 0);
-}
-
-WIDE static void hash_rows_avx512(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
-                                  Py_ssize_t rs, int from_float32) {
-    if (from_float32) hash_rows(state, base, n, cols, rs, 1);
-    else hash_rows(state, base, n, cols, rs, 0);
-}
+#define HVEC __m512i
+#define LANES 8
+#define OP(name) _mm512_##name
+#define HLOAD(p) _mm512_loadu_si512(p)
+#define HSTORE(p, h) _mm512_storeu_si512(p, h)
+#define ATTR WIDE
+#define NAME(x) hash8_##x
+#include "_moments_rowhash.h"
+#undef HVEC
+#undef LANES
+#undef OP
+#undef HLOAD
+#undef HSTORE
+#undef ATTR
+#undef NAME
 
 FAST void nl_fast_hash_column(uint64_t *state, const char *x, Py_ssize_t n, int from_float32,
                               uint64_t salt) {
@@ -418,12 +438,24 @@ FAST void nl_fast_hash_column(uint64_t *state, const char *x, Py_ssize_t n, int 
     for (; i + 4 <= n; i += 4) {
         __m256i h = _mm256_loadu_si256((const __m256i *)(state + i));
         __m256d v = from_float32 ? load_lanes(x + i * size, 1) : load_lanes(x + i * size, 0);
-        _mm256_storeu_si256((__m256i *)(state + i), hash_step4(h, v, salt));
+        _mm256_storeu_si256((__m256i *)(state + i), hash4_step(h, v, salt));
     }
     for (; i < n; i++) {
         double v = from_float32 ? (double)*(const float *)(x + i * size) : *(const double *)(x + i * size);
         state[i] = row_hash_step(state[i], v, salt);
     }
+}
+
+FAST static void hash_rows_avx2(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
+                                Py_ssize_t rs, int from_float32) {
+    if (from_float32) hash4_rows(state, base, n, cols, rs, 1);
+    else hash4_rows(state, base, n, cols, rs, 0);
+}
+
+WIDE static void hash_rows_avx512(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
+                                  Py_ssize_t rs, int from_float32) {
+    if (from_float32) hash8_rows(state, base, n, cols, rs, 1);
+    else hash8_rows(state, base, n, cols, rs, 0);
 }
 
 void nl_fast_hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
