@@ -5,9 +5,9 @@
  *   OP(name)     its intrinsic (_mm256_name or _mm512_name);
  *   LOAD(p, f32) one vector of adjacent values at p (float32 widened exactly);
  *   ATTR         the target attribute of the functions;
- *   NAME(x)      the name of function x for this width.
- * Sums and sigmas are rows of 8 doubles, of which a pass uses the first as many as it
- * has lanes.
+ *   NAME(x)      the name of function x for this width;
+ * and it undefines them at its end. Sums and sigmas are rows of 8 doubles, of which a pass
+ * uses the first as many as it has lanes.
  */
 
 /* One extraction level: q = (sigma + r) - sigma keeps the bits of r down to sigma's
@@ -83,3 +83,9 @@ ATTR static void NAME(run_plan)(double sums[][8], int plan, const char *base, Py
     }
 #undef PASS
 }
+
+#undef VEC
+#undef OP
+#undef LOAD
+#undef ATTR
+#undef NAME

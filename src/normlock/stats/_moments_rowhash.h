@@ -6,7 +6,8 @@
  *   HLOAD(p), HSTORE(p, h)  LANES hash states from and to memory;
  *   NAME(step)(h, v, salt)  one column's step of the hash for LANES rows;
  *   NAME(columns)(h, r, rs, j, f32)  the steps of columns j..j+LANES-1 of LANES rows;
- *   ATTR, NAME(x)  the target attribute, and the name of function x for this width.
+ *   ATTR, NAME(x)  the target attribute, and the name of function x for this width;
+ * and it undefines them at its end.
  */
 
 /* Column j of LANES rows (from r, rs bytes apart) into their hash state h. */
@@ -50,3 +51,11 @@ ATTR static INLINE void NAME(rows)(uint64_t *state, const char *base, Py_ssize_t
         }
     }
 }
+
+#undef HVEC
+#undef LANES
+#undef OP
+#undef HLOAD
+#undef HSTORE
+#undef ATTR
+#undef NAME

@@ -51,9 +51,9 @@ typedef struct {
     int bad[4]; /* a NaN or an infinity seen in the lane (the level sums catch the rest) */
 } lanes_t;
 
-/* The extrema loop over n steps of `step` bytes, for vectors of type V whose intrinsics
- * end in _S and whose integer lanes have I bits, loading step r with LOAD(r): it leaves
- * lo, hi and amin. The smallest nonzero magnitude is found as the least of (bits of
+/* The extrema of n steps, loading step r with LOAD(r), into out[0..LANES / 4): for
+ * vectors of type V, of LANES lanes of type T, whose intrinsics end in _S and whose
+ * integer lanes have I bits. The smallest nonzero magnitude is found as the least of (bits of
  * |v|) - 1: a zero's turns into a NaN, which the minimum (NaN in its first operand)
  * passes over. A NaN may or may not reach lo and hi: the level sums, which every NaN and
  * infinity turns non-finite, are the check. Four sets of extrema take turns, so that no
@@ -65,7 +65,7 @@ typedef struct {
         los[u] = _mm256_min_##S(los[u], v);                                                   \
         his[u] = _mm256_max_##S(his[u], v);                                                   \
     } while (0)
-#define SCAN_LOOP(V, S, I, LOAD)                                                              \
+#define SCAN_LOOP(V, T, LANES, S, I, LOAD)                                                    \
     V los[4], his[4], amins[4];                                                               \
     for (int u = 0; u < 4; u++) {                                                             \
         los[u] = amins[u] = _mm256_set1_##S(INFINITY);                                        \
@@ -77,7 +77,14 @@ typedef struct {
     for (; t < n; t++) SCAN_STEP(S, I, 0, LOAD(t));                                           \
     V lo = _mm256_min_##S(_mm256_min_##S(los[0], los[1]), _mm256_min_##S(los[2], los[3]));    \
     V hi = _mm256_max_##S(_mm256_max_##S(his[0], his[1]), _mm256_max_##S(his[2], his[3]));    \
-    V amin = _mm256_min_##S(_mm256_min_##S(amins[0], amins[1]), _mm256_min_##S(amins[2], amins[3]));
+    V amin = _mm256_min_##S(_mm256_min_##S(amins[0], amins[1]), _mm256_min_##S(amins[2], amins[3])); \
+    T lanes[3][LANES];                                                                        \
+    _mm256_storeu_##S(lanes[0], lo);                                                          \
+    _mm256_storeu_##S(lanes[1], hi);                                                          \
+    _mm256_storeu_si256((__m256i *)lanes[2], _mm256_add_epi##I(_mm256_cast##S##_si256(amin), one)); \
+    for (int k = 0; k < LANES; k++)                                                           \
+        finish_lane(&out[k / 4], k % 4, lanes[0][k], lanes[1][k],                             \
+                    isfinite(lanes[2][k]) ? lanes[2][k] : INFINITY);
 
 /* Lane k of out from its extrema and its least (bits of a nonzero magnitude) - 1. */
 static void finish_lane(lanes_t *out, int k, double lo, double hi, double amin) {
@@ -92,29 +99,16 @@ FAST static INLINE void scan_lanes(lanes_t *out, const char *base, Py_ssize_t st
                                    const int from_float32) {
     const __m256i magnitude = _mm256_set1_epi64x(0x7fffffffffffffffll), one = _mm256_set1_epi64x(1);
 #define LOAD(r) load_lanes(base + (r) * step, from_float32)
-    SCAN_LOOP(__m256d, pd, 64, LOAD)
+    SCAN_LOOP(__m256d, double, 4, pd, 64, LOAD)
 #undef LOAD
-    double lanes[3][4];
-    _mm256_storeu_pd(lanes[0], lo);
-    _mm256_storeu_pd(lanes[1], hi);
-    _mm256_storeu_si256((__m256i *)lanes[2], _mm256_add_epi64(_mm256_castpd_si256(amin), one));
-    for (int k = 0; k < 4; k++)
-        finish_lane(out, k, lanes[0][k], lanes[1][k], isfinite(lanes[2][k]) ? lanes[2][k] : INFINITY);
 }
 
 /* The same for eight adjacent float32 lanes (two groups of four), eight at a time. */
 FAST static void scan_float32_pair(lanes_t out[2], const char *base, Py_ssize_t step, Py_ssize_t n) {
     const __m256i magnitude = _mm256_set1_epi32(0x7fffffff), one = _mm256_set1_epi32(1);
 #define LOAD(r) _mm256_loadu_ps((const float *)(base + (r) * step))
-    SCAN_LOOP(__m256, ps, 32, LOAD)
+    SCAN_LOOP(__m256, float, 8, ps, 32, LOAD)
 #undef LOAD
-    float lanes[3][8];
-    _mm256_storeu_ps(lanes[0], lo);
-    _mm256_storeu_ps(lanes[1], hi);
-    _mm256_storeu_si256((__m256i *)lanes[2], _mm256_add_epi32(_mm256_castps_si256(amin), one));
-    for (int k = 0; k < 8; k++)
-        finish_lane(&out[k / 4], k % 4, lanes[0][k], lanes[1][k],
-                    isfinite(lanes[2][k]) ? lanes[2][k] : INFINITY);
 }
 
 /* Levels needed for a stream whose terms are below 2**top and multiples of 2**low:
@@ -165,11 +159,6 @@ static int plan_rows(levels_t plan) { return plan.x + plan.p + (plan.e ? plan.e 
 #define ATTR FAST
 #define NAME(x) levels4_##x
 #include "_moments_levels.h"
-#undef VEC
-#undef OP
-#undef LOAD
-#undef ATTR
-#undef NAME
 
 WIDE static INLINE __m512d load_lanes8(const char *p, const int from_float32) {
     return from_float32 ? _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p))
@@ -182,11 +171,6 @@ WIDE static INLINE __m512d load_lanes8(const char *p, const int from_float32) {
 #define ATTR WIDE
 #define NAME(x) levels8_##x
 #include "_moments_levels.h"
-#undef VEC
-#undef OP
-#undef LOAD
-#undef ATTR
-#undef NAME
 
 /* Sigmas per lane and level: 2**(top - 40 l + HEADROOM). */
 static void fill_sigmas(double sigma[][8], int k, double magnitude) {
@@ -370,13 +354,6 @@ FAST static INLINE __m256i hash4_columns(__m256i h, const char *r, Py_ssize_t rs
 #define ATTR FAST
 #define NAME(x) hash4_##x
 #include "_moments_rowhash.h"
-#undef HVEC
-#undef LANES
-#undef OP
-#undef HLOAD
-#undef HSTORE
-#undef ATTR
-#undef NAME
 
 /* One instruction writes v's canonical form: by v's class, the first operand (the
  * canonical NaN) for a NaN, +0.0 for a zero, v itself otherwise (token 0, 8 and 1 of the
@@ -424,13 +401,6 @@ WIDE static INLINE __m512i hash8_columns(__m512i h, const char *r, Py_ssize_t rs
 #define ATTR WIDE
 #define NAME(x) hash8_##x
 #include "_moments_rowhash.h"
-#undef HVEC
-#undef LANES
-#undef OP
-#undef HLOAD
-#undef HSTORE
-#undef ATTR
-#undef NAME
 
 FAST void nl_fast_hash_column(uint64_t *state, const char *x, Py_ssize_t n, int from_float32,
                               uint64_t salt) {
