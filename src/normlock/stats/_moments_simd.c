@@ -14,9 +14,10 @@
  * A lane whose values are not all finite, or span more binades than the levels here
  * cover, takes the portable path (nl_block_column) instead.
  *
- * The row hash of a row-major block runs four rows at a time: a 4 x 4 transpose puts
- * one column of four rows in a vector. Its 64-bit multiply is one instruction with
- * AVX-512 DQ, three 32-bit ones without.
+ * The row hash of a row-major block (_moments_rowhash.h) runs four rows at a time, a
+ * 4 x 4 transpose putting one column of four rows in a vector, its 64-bit multiply made
+ * of three 32-bit ones; with AVX-512, eight rows at a time by an 8 x 8 transpose, with
+ * one multiply instruction.
  */
 #include "_moments.h"
 
