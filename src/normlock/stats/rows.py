@@ -136,11 +136,16 @@ class RowSketch:
         :meth:`cut`) are ``hashes``; None in the rare case that these do not settle it
         (many duplicate rows), when :meth:`update_hashes` needs all of the rows' hashes."""
         settled = cut >= 2**HASH_BITS or (self.saturated and cut >= self.hashes[-1])
-        if not settled and len(_sorted_distinct(hashes)) < self.k:
+        distinct = _sorted_distinct(hashes)
+        if not settled and len(distinct) < self.k:
             return None
         if rows == 0:
             return self
-        return RowSketch(self.k, self.rows + rows, self._kept_with(hashes))
+        if len(self.hashes) == 0:  # the first rows: nothing to merge with
+            kept = distinct[: self.k]
+            kept.flags.writeable = False
+            return RowSketch(self.k, self.rows + rows, kept)
+        return RowSketch(self.k, self.rows + rows, self._kept_with(distinct))
 
     def merge(self, other: RowSketch) -> RowSketch:
         """A sketch of the rows of both; neither argument changes."""
