@@ -23,6 +23,10 @@ BATCH_ROWS = 65_536
 BATCH_VALUES = 1 << 22
 """Values per Parquet batch (32 MB of float64): pyarrow decodes pages several times slower
 in small batches, and larger ones only add memory."""
+PARQUET_READ_BUFFER = 1 << 20
+"""Bytes of a Parquet column chunk read at a time: without a bound, pyarrow holds every
+compressed column chunk of a row group in memory while it decodes (for incompressible
+float64, as much again as the decoded row group)."""
 PREFETCH = 1
 """Batches decoded ahead on a background thread while the caller works on the current one."""
 _PARQUET = (".parquet", ".pq")
@@ -76,7 +80,8 @@ def iter_batches(path: Path, columns: Sequence[str] | None = None) -> Iterator[A
 def _parquet_batches(path: Path, columns: Sequence[str] | None) -> Iterator[Any]:
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path, pre_buffer=False) as handle:  # pre-buffering reads ahead
+    # pre-buffering would read a whole row group ahead
+    with pq.ParquetFile(path, pre_buffer=False, buffer_size=PARQUET_READ_BUFFER) as handle:
         _check_columns(path, handle.schema_arrow.names, columns)
         width = len(columns) if columns else len(handle.schema_arrow.names)
         rows = max(BATCH_ROWS, BATCH_VALUES // max(1, width))

@@ -4,6 +4,7 @@
  *   HVEC, LANES  the vector of uint64 hash states and its number of lanes;
  *   OP(name)     their intrinsic (_mm256_name or _mm512_name);
  *   HLOAD(p), HSTORE(p, h)  LANES hash states from and to memory;
+ *   LOADV(p, f32)  LANES adjacent values at p as float64 (float32 widened exactly);
  *   NAME(step)(h, v, salt)  one column's step of the hash for LANES rows;
  *   NAME(columns)(h, r, rs, j, f32)  the steps of columns j..j+LANES-1 of LANES rows;
  *   ATTR, NAME(x)  the target attribute, and the name of function x for this width;
@@ -52,10 +53,23 @@ ATTR static INLINE void NAME(rows)(uint64_t *state, const char *base, Py_ssize_t
     }
 }
 
+/* One column's step of the hash (salt for its position) over n adjacent values. */
+ATTR static INLINE void NAME(column)(uint64_t *state, const char *x, Py_ssize_t n,
+                                     const int from_float32, uint64_t salt) {
+    Py_ssize_t size = from_float32 ? 4 : 8, i = 0;
+    for (; i + LANES <= n; i += LANES)
+        HSTORE(state + i, NAME(step)(HLOAD(state + i), LOADV(x + i * size, from_float32), salt));
+    for (; i < n; i++) {
+        double v = from_float32 ? (double)*(const float *)(x + i * size) : *(const double *)(x + i * size);
+        state[i] = row_hash_step(state[i], v, salt);
+    }
+}
+
 #undef HVEC
 #undef LANES
 #undef OP
 #undef HLOAD
 #undef HSTORE
+#undef LOADV
 #undef ATTR
 #undef NAME

@@ -279,43 +279,52 @@ FAST void nl_fast_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t r
     finish_columns(c, s, 2, base, n, rs, from_float32, scratch);
 }
 
-/* The four lanes of one column's block as one lane. */
-static void merge_lanes(lanes_t *s) {
-    for (int k = 1; k < 4; k++) {
-        s->lo[0] = s->lo[k] < s->lo[0] ? s->lo[k] : s->lo[0];
-        s->hi[0] = s->hi[k] > s->hi[0] ? s->hi[k] : s->hi[0];
-        s->amax[0] = s->amax[k] > s->amax[0] ? s->amax[k] : s->amax[0];
-        s->amin[0] = s->amin[k] < s->amin[0] ? s->amin[k] : s->amin[0];
-        s->bad[0] |= s->bad[k];
+/* The lanes of groups lanes_t, all from one column, as one lane (copied to every lane). */
+static void merge_lanes(lanes_t *s, int groups) {
+    lanes_t *all = &s[0];
+    for (int k = 1; k < 4 * groups; k++) {
+        const lanes_t *g = &s[k / 4];
+        int at = k % 4;
+        all->lo[0] = g->lo[at] < all->lo[0] ? g->lo[at] : all->lo[0];
+        all->hi[0] = g->hi[at] > all->hi[0] ? g->hi[at] : all->hi[0];
+        all->amax[0] = g->amax[at] > all->amax[0] ? g->amax[at] : all->amax[0];
+        all->amin[0] = g->amin[at] < all->amin[0] ? g->amin[at] : all->amin[0];
+        all->bad[0] |= g->bad[at];
     }
-    for (int k = 1; k < 4; k++) {
-        s->lo[k] = s->lo[0], s->hi[k] = s->hi[0], s->amax[k] = s->amax[0];
-        s->amin[k] = s->amin[0], s->bad[k] = s->bad[0];
+    for (int k = 1; k < 4 * groups; k++) {
+        lanes_t *g = &s[k / 4];
+        int at = k % 4;
+        g->lo[at] = all->lo[0], g->hi[at] = all->hi[0], g->amax[at] = all->amax[0];
+        g->amin[at] = all->amin[0], g->bad[at] = all->bad[0];
     }
 }
 
+/* n rows of one contiguous column: lanes of four adjacent rows (eight with AVX-512). */
 FAST void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, double *scratch) {
-    Py_ssize_t size = from_float32 ? 4 : 8, steps = n / 4, tail = n - 4 * steps;
+    int groups = wide ? 2 : 1, lanes = 4 * groups;
+    Py_ssize_t size = from_float32 ? 4 : 8, steps = n / lanes, rows = lanes * steps;
     if (steps) {
-        lanes_t s;
-        if (from_float32) scan_lanes(&s, x, 4 * size, steps, 1);
-        else scan_lanes(&s, x, 4 * size, steps, 0);
-        merge_lanes(&s);
+        lanes_t s[2];
+        for (int g = 0; g < groups; g++) {
+            if (from_float32) scan_lanes(&s[g], x + 4 * g * size, lanes * size, steps, 1);
+            else scan_lanes(&s[g], x + 4 * g * size, lanes * size, steps, 0);
+        }
+        merge_lanes(s, groups);
         double sums[3 * MAX_LEVELS][8];
         levels_t plan;
-        int done = lane_sums(sums, &plan, &s, 1, x, 0, 4 * size, steps, from_float32);
-        if (done == 0xF) {
-            commit_extrema(c, s.lo[0], s.hi[0], 4 * steps);
-            if (s.lo[0] == 0.0 || s.hi[0] == 0.0) note_zero_signs(c, x, 4 * steps, size, from_float32);
-            /* the four lanes' level sums add exactly: 4 * steps terms on one grid */
+        int done = lane_sums(sums, &plan, s, groups, x, 4 * size, lanes * size, steps, from_float32);
+        if (done == (1 << lanes) - 1) {
+            commit_extrema(c, s[0].lo[0], s[0].hi[0], rows);
+            if (s[0].lo[0] == 0.0 || s[0].hi[0] == 0.0) note_zero_signs(c, x, rows, size, from_float32);
+            /* the lanes' level sums add exactly: `rows` terms on one grid */
             for (int row = 0; row < plan_rows(plan); row++)
-                sums[row][0] = (sums[row][0] + sums[row][1]) + (sums[row][2] + sums[row][3]);
+                for (int k = 1; k < lanes; k++) sums[row][0] += sums[row][k];
             commit_sums(c, sums, 0, plan);
         } else {
-            portable(c, x, 4 * steps, size, from_float32, scratch);
+            portable(c, x, rows, size, from_float32, scratch);
         }
     }
-    if (tail) portable(c, x + 4 * steps * size, tail, size, from_float32, scratch);
+    if (n > rows) portable(c, x + rows * size, n - rows, size, from_float32, scratch);
 }
 
 typedef uint64_t u64x4 __attribute__((vector_size(32)));
@@ -352,6 +361,7 @@ FAST static INLINE __m256i hash4_columns(__m256i h, const char *r, Py_ssize_t rs
 #define OP(name) _mm256_##name
 #define HLOAD(p) _mm256_loadu_si256((const __m256i *)(p))
 #define HSTORE(p, h) _mm256_storeu_si256((__m256i *)(p), h)
+#define LOADV(p, f32) load_lanes(p, f32)
 #define ATTR FAST
 #define NAME(x) hash4_##x
 #include "_moments_rowhash.h"
@@ -399,23 +409,10 @@ WIDE static INLINE __m512i hash8_columns(__m512i h, const char *r, Py_ssize_t rs
 #define OP(name) _mm512_##name
 #define HLOAD(p) _mm512_loadu_si512(p)
 #define HSTORE(p, h) _mm512_storeu_si512(p, h)
+#define LOADV(p, f32) load_lanes8(p, f32)
 #define ATTR WIDE
 #define NAME(x) hash8_##x
 #include "_moments_rowhash.h"
-
-FAST void nl_fast_hash_column(uint64_t *state, const char *x, Py_ssize_t n, int from_float32,
-                              uint64_t salt) {
-    Py_ssize_t size = from_float32 ? 4 : 8, i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m256i h = _mm256_loadu_si256((const __m256i *)(state + i));
-        __m256d v = from_float32 ? load_lanes(x + i * size, 1) : load_lanes(x + i * size, 0);
-        _mm256_storeu_si256((__m256i *)(state + i), hash4_step(h, v, salt));
-    }
-    for (; i < n; i++) {
-        double v = from_float32 ? (double)*(const float *)(x + i * size) : *(const double *)(x + i * size);
-        state[i] = row_hash_step(state[i], v, salt);
-    }
-}
 
 FAST static void hash_rows_avx2(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
                                 Py_ssize_t rs, int from_float32) {
@@ -427,6 +424,24 @@ WIDE static void hash_rows_avx512(uint64_t *state, const char *base, Py_ssize_t 
                                   Py_ssize_t rs, int from_float32) {
     if (from_float32) hash8_rows(state, base, n, cols, rs, 1);
     else hash8_rows(state, base, n, cols, rs, 0);
+}
+
+FAST static void hash_column_avx2(uint64_t *state, const char *x, Py_ssize_t n, int from_float32,
+                                  uint64_t salt) {
+    if (from_float32) hash4_column(state, x, n, 1, salt);
+    else hash4_column(state, x, n, 0, salt);
+}
+
+WIDE static void hash_column_avx512(uint64_t *state, const char *x, Py_ssize_t n, int from_float32,
+                                    uint64_t salt) {
+    if (from_float32) hash8_column(state, x, n, 1, salt);
+    else hash8_column(state, x, n, 0, salt);
+}
+
+void nl_fast_hash_column(uint64_t *state, const char *x, Py_ssize_t n, int from_float32,
+                         uint64_t salt) {
+    if (wide) hash_column_avx512(state, x, n, from_float32, salt);
+    else hash_column_avx2(state, x, n, from_float32, salt);
 }
 
 void nl_fast_hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
