@@ -12,7 +12,7 @@
  * y = (OUT)((x - c[j]) / s[j]). Returns whether any input or output was not finite
  * (the caller then counts those rows' values one by one). */
 #define AFFINE_ROWS(NAME, IN, OUT, OUT_MAX)                                                  \
-    __attribute__((target_clones("avx2", "default"))) static int NAME(                       \
+    __attribute__((target_clones("avx512f", "avx2", "default"))) static int NAME(            \
         const char *in, Py_ssize_t in_rs, char *out, Py_ssize_t out_rs, Py_ssize_t n,         \
         const double *restrict c, const double *restrict s, Py_ssize_t cols) {               \
         int any = 0;                                                                         \
