@@ -221,7 +221,8 @@ static void moments_block(column_t *out, const char *base, Py_ssize_t n, Py_ssiz
         return;
     }
     if (fast_cpu && cs == size) { /* adjacent columns: eight or four at a time */
-        for (; first + 8 <= cols; first += 8) nl_fast_pair(&out[first], base + first * size, n, rs, from_float32, work);
+        for (; first + 8 <= cols; first += 8)
+            nl_fast_pair(&out[first], base + first * size, n, rs, from_float32, work);
         for (; first + 4 <= cols; first += 4)
             nl_fast_row_group(&out[first], base + first * size, n, rs, from_float32, work);
     }

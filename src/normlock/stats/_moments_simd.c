@@ -3,8 +3,8 @@
  * where AVX-512 (F, DQ and VL) is there too.
  *
  * Four lanes at a time: four adjacent columns of a row-major block, or four adjacent
- * rows of one contiguous column; with AVX-512, the level sums of eight adjacent columns
- * run in one pass. A first pass over the block finds, per lane, the extrema, the largest
+ * rows of one contiguous column; with AVX-512 the level sums take eight (columns or
+ * rows) in one pass. A first pass over the block finds, per lane, the extrema, the largest
  * magnitude and the smallest nonzero magnitude; from those it follows how many
  * extraction levels it takes until what is left of every term adds exactly as it is
  * (every value is a multiple of the lowest bit of the smallest one, and level l keeps
@@ -54,9 +54,9 @@ typedef struct {
 
 /* The extrema of n steps, loading step r with LOAD(r), into out[0..LANES / 4): for
  * vectors of type V, of LANES lanes of type T, whose intrinsics end in _S and whose
- * integer lanes have I bits. The smallest nonzero magnitude is found as the least of (bits of
- * |v|) - 1: a zero's turns into a NaN, which the minimum (NaN in its first operand)
- * passes over. A NaN may or may not reach lo and hi: the level sums, which every NaN and
+ * integer lanes have I bits. The smallest nonzero magnitude is found as the least of
+ * (bits of |v|) - 1: a zero's turns into a NaN, which the minimum (NaN in its first
+ * operand) passes over. A NaN may or may not reach lo and hi: the level sums, which every NaN and
  * infinity turns non-finite, are the check. Four sets of extrema take turns, so that no
  * minimum waits on the one before. */
 #define SCAN_STEP(S, I, u, v)                                                                 \
