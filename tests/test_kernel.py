@@ -115,6 +115,21 @@ def test_row_hashes_from_the_moments_pass_match_reference(dtype) -> None:
     assert len(few.hashes) < len(found.hashes) / 100
 
 
+@pytest.mark.parametrize("layout", ["matrix", "list"])
+def test_without_the_compiled_kernel_numpy_gives_the_same_pass(monkeypatch, layout) -> None:
+    rng = np.random.default_rng(11)
+    block = rng.normal(size=(3000, 6)).astype(np.float32)
+    block[rng.random(block.shape) < 0.01] = np.nan
+    data = block if layout == "matrix" else [c.copy() for c in block.T]
+    positions = np.flatnonzero(rng.random(3000) < 0.05)
+    compiled = kernel.column_moments(data, positions, 2**46)
+    monkeypatch.setattr(kernel, "_moments", None)
+    fallback = kernel.column_moments(data, positions, 2**46)
+    assert fallback.moments == compiled.moments
+    assert np.array_equal(fallback.hashes, compiled.hashes)
+    assert np.array_equal(fallback.gathered, compiled.gathered, equal_nan=True)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_odd_values_hidden_from_the_extrema_still_reach_the_portable_path(dtype) -> None:
     """A NaN's minimum or maximum is the other operand, so a NaN, or an infinity that a
