@@ -160,8 +160,9 @@ def column_moments(
     gathered = None
     if positions is not None:
         positions = np.asarray(positions, dtype=np.int64)
-        # the pass writes a row's values to every column's row of `gathered` together: an
-        # odd number of cache lines between those keeps them out of one another's cache set
+        # the pass writes a row's values to every column's row of `gathered` together: a
+        # spare cache line per row keeps rows a whole number of pages long out of one
+        # another's cache sets
         gathered = np.empty((len(columns), len(positions) + 8))[:, : len(positions)]
     if _moments is not None and compiled and columns:
         parts, hashes = _compiled(data, hash_below, positions, gathered)
