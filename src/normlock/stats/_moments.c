@@ -519,13 +519,12 @@ static PyObject *moments(PyObject *self, PyObject *args) {
         if (!item) { Py_CLEAR(columns); break; }
         PyList_SET_ITEM(columns, j, item);
     }
-    if (columns && state) {
-        PyObject *hashes = PyBytes_FromStringAndSize((const char *)found.item, found.count * sizeof(uint64_t));
-        result = hashes ? Py_BuildValue("(NN)", columns, hashes) : NULL;
-        if (!hashes) Py_DECREF(columns);
-    } else if (columns) {
-        result = Py_BuildValue("(NO)", columns, Py_None);
-    }
+    PyObject *hashes = NULL;
+    if (columns)
+        hashes = state ? PyBytes_FromStringAndSize((const char *)found.item, found.count * sizeof(uint64_t))
+                       : Py_NewRef(Py_None);
+    if (hashes) result = Py_BuildValue("(NN)", columns, hashes);
+    else Py_XDECREF(columns);
 done:
     PyMem_RawFree(out);
     PyMem_RawFree(scratch);

@@ -4,8 +4,8 @@
  *
  * Four lanes at a time: four adjacent columns of a row-major block, or four adjacent
  * rows of one contiguous column; with AVX-512 the level sums take eight (columns or
- * rows) in one pass. A first pass over the block finds, per lane, the extrema, the largest
- * magnitude and the smallest nonzero magnitude; from those it follows how many
+ * rows) in one pass. A first pass over the block finds, per lane, the extrema (so the
+ * largest magnitude) and the smallest nonzero magnitude; from those it follows how many
  * extraction levels it takes until what is left of every term adds exactly as it is
  * (every value is a multiple of the lowest bit of the smallest one, and level l keeps
  * the bits down to a known grid), so a second pass (_moments_levels.h) computes the
@@ -48,17 +48,21 @@ FAST static INLINE __m256d load_lanes(const char *p, const int from_float32) {
 }
 
 typedef struct {
-    double lo[4], hi[4], amax[4], amin[4]; /* amin: smallest nonzero magnitude */
-    int bad[4]; /* a NaN or an infinity seen in the lane (the level sums catch the rest) */
+    double lo[4], hi[4], amin[4]; /* amin: smallest nonzero magnitude */
 } lanes_t;
+
+/* Lane k's largest magnitude. */
+static double lane_amax(const lanes_t *s, int k) {
+    return -s->lo[k] > s->hi[k] ? -s->lo[k] : s->hi[k];
+}
 
 /* The extrema of n steps, loading step r with LOAD(r), into out[0..LANES / 4): for
  * vectors of type V, of LANES lanes of type T, whose intrinsics end in _S and whose
  * integer lanes have I bits. The smallest nonzero magnitude is found as the least of
  * (bits of |v|) - 1: a zero's turns into a NaN, which the minimum (NaN in its first
- * operand) passes over. A NaN may or may not reach lo and hi: the level sums, which every NaN and
- * infinity turns non-finite, are the check. Four sets of extrema take turns, so that no
- * minimum waits on the one before. */
+ * operand) passes over. A NaN may or may not reach lo and hi: the level sums, which
+ * every NaN and infinity turns non-finite, are the check. Four sets of extrema take
+ * turns, so that no minimum waits on the one before. */
 #define SCAN_STEP(S, I, u, v)                                                                 \
     do {                                                                                      \
         __m256i a_ = _mm256_and_si256(_mm256_cast##S##_si256(v), magnitude);                 \
@@ -87,12 +91,9 @@ typedef struct {
         finish_lane(&out[k / 4], k % 4, lanes[0][k], lanes[1][k],                             \
                     isfinite(lanes[2][k]) ? lanes[2][k] : INFINITY);
 
-/* Lane k of out from its extrema and its least (bits of a nonzero magnitude) - 1. */
+/* Lane k of out: its extrema and its smallest nonzero magnitude. */
 static void finish_lane(lanes_t *out, int k, double lo, double hi, double amin) {
-    out->lo[k] = lo, out->hi[k] = hi;
-    out->amax[k] = -lo > hi ? -lo : hi;
-    out->amin[k] = amin;
-    out->bad[k] = !isfinite(lo) || !isfinite(hi);
+    out->lo[k] = lo, out->hi[k] = hi, out->amin[k] = amin;
 }
 
 /* Extrema of the lanes over n steps of `step` bytes. */
@@ -131,10 +132,11 @@ static const levels_t FLOAT64_PLANS[] = {{2, 2, 3}, {2, 3, 4}, {3, 4, 6}};
 /* The levels one lane needs, or x = 0 when the portable path must take it. */
 static levels_t lane_levels(const lanes_t *s, int k, int from_float32) {
     levels_t none = {0, 0, 0}, need = {1, 1, 0};
-    if (s->bad[k]) return none;
-    if (s->amax[k] == 0.0) return need;
-    if (!from_float32 && (s->amax[k] > 0x1p400 || s->amin[k] < 0x1p-400)) return none;
-    int top = exponent_above(s->amax[k]), top_sq = exponent_above(s->amax[k] * s->amax[k] * 2.0);
+    if (!isfinite(s->lo[k]) || !isfinite(s->hi[k])) return none; /* a NaN or an infinity */
+    double amax = lane_amax(s, k);
+    if (amax == 0.0) return need;
+    if (!from_float32 && (amax > 0x1p400 || s->amin[k] < 0x1p-400)) return none;
+    int top = exponent_above(amax), top_sq = exponent_above(amax * amax * 2.0);
     int low = exponent_above(s->amin[k]) - (from_float32 ? 24 : 53); /* lowest bit of any x */
     if (from_float32 && low < -149) low = -149;
     need.x = levels_for(top, low);
@@ -197,7 +199,7 @@ static int lane_sums(double sums[][8], levels_t *plan_out, const lanes_t *s, int
             widest.p = need.p > widest.p ? need.p : widest.p;
             widest.e = need.e > widest.e ? need.e : widest.e;
         }
-        double amax = fast >> k & 1 ? s[k / 4].amax[k % 4] : 1.0;
+        double amax = fast >> k & 1 ? lane_amax(&s[k / 4], k % 4) : 1.0;
         fill_sigmas(sigma_x, k, amax);
         fill_sigmas(sigma_sq, k, amax * amax * 2.0);
     }
@@ -287,15 +289,12 @@ static void merge_lanes(lanes_t *s, int groups) {
         int at = k % 4;
         all->lo[0] = g->lo[at] < all->lo[0] ? g->lo[at] : all->lo[0];
         all->hi[0] = g->hi[at] > all->hi[0] ? g->hi[at] : all->hi[0];
-        all->amax[0] = g->amax[at] > all->amax[0] ? g->amax[at] : all->amax[0];
         all->amin[0] = g->amin[at] < all->amin[0] ? g->amin[at] : all->amin[0];
-        all->bad[0] |= g->bad[at];
     }
     for (int k = 1; k < 4 * groups; k++) {
         lanes_t *g = &s[k / 4];
         int at = k % 4;
-        g->lo[at] = all->lo[0], g->hi[at] = all->hi[0], g->amax[at] = all->amax[0];
-        g->amin[at] = all->amin[0], g->bad[at] = all->bad[0];
+        g->lo[at] = all->lo[0], g->hi[at] = all->hi[0], g->amin[at] = all->amin[0];
     }
 }
 
