@@ -82,13 +82,12 @@ def test_values_spanning_many_binades_match_reference(dtype, rows, cols, spread,
     data = {"list": [c.copy() for c in block.T], "list of strided": list(block.T)}.get(
         layout, block
     )
-    positions = np.flatnonzero(rng.random(block.shape[0]) < 0.1)
-    below = int(rng.integers(0, 2**48 + 1))
-    found = kernel.column_moments(data, positions, below)
+    below = int(rng.uniform(0, 2**64))  # any bound, none to every row
+    found = kernel.column_moments(data, below)
     assert found.moments == kernel._numpy_moments(block)
-    hashes = kernel._numpy_row_hashes(list(block.T))
+    hashes = kernel._numpy_wide_row_hashes(list(block.T))
     assert np.array_equal(found.hashes, hashes[hashes < below])
-    assert np.array_equal(found.gathered, block[positions].T.astype(np.float64), equal_nan=True)
+    assert np.array_equal(found.rows, np.flatnonzero(hashes < below))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -106,12 +105,16 @@ def test_row_hashes_from_the_moments_pass_match_reference(dtype) -> None:
         odd = [0x7FF0000000000001, 0xFFF8000000000000, 0xFFF4000000000001, 1, 0x8000000000000001]
     where = rng.integers(0, block.size, 300)
     block.reshape(-1)[where] = np.array(odd, dtype=kind).view(dtype)[np.arange(300) % len(odd)]
-    found = kernel.column_moments(block, hash_below=2**48)
+    found = kernel.column_moments(block, hash_below=2**64)
     with np.errstate(invalid="ignore"):  # widening a signaling NaN
-        expected = kernel._numpy_row_hashes(list(block.T))
+        expected = kernel._numpy_wide_row_hashes(list(block.T))
+        narrow = kernel.row_hashes(list(block.T))
     assert np.array_equal(found.hashes, expected)
-    few = kernel.column_moments(block, hash_below=2**40)
-    assert np.array_equal(few.hashes, found.hashes[found.hashes < 2**40])
+    assert np.array_equal(found.rows, np.arange(len(block)))
+    assert np.array_equal(narrow, expected >> np.uint64(64 - kernel.HASH_BITS))
+    few = kernel.column_moments(block, hash_below=2**56)
+    assert np.array_equal(few.hashes, found.hashes[found.hashes < 2**56])
+    assert np.array_equal(few.rows, np.flatnonzero(found.hashes < 2**56))
     assert len(few.hashes) < len(found.hashes) / 100
 
 
@@ -121,13 +124,16 @@ def test_without_the_compiled_kernel_numpy_gives_the_same_pass(monkeypatch, layo
     block = rng.normal(size=(3000, 6)).astype(np.float32)
     block[rng.random(block.shape) < 0.01] = np.nan
     data = block if layout == "matrix" else [c.copy() for c in block.T]
-    positions = np.flatnonzero(rng.random(3000) < 0.05)
-    compiled = kernel.column_moments(data, positions, 2**46)
+    compiled = kernel.column_moments(data, 2**62)
+    columns = list(block.T)
+    narrow, wide = kernel.row_hashes(columns), kernel.wide_row_hashes(columns)
     monkeypatch.setattr(kernel, "_moments", None)
-    fallback = kernel.column_moments(data, positions, 2**46)
+    fallback = kernel.column_moments(data, 2**62)
     assert fallback.moments == compiled.moments
     assert np.array_equal(fallback.hashes, compiled.hashes)
-    assert np.array_equal(fallback.gathered, compiled.gathered, equal_nan=True)
+    assert np.array_equal(fallback.rows, compiled.rows)
+    assert np.array_equal(kernel.row_hashes(columns), narrow)
+    assert np.array_equal(kernel.wide_row_hashes(columns), wide)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -147,9 +153,9 @@ def test_a_list_of_columns_may_mix_float32_and_float64() -> None:
     rng = np.random.default_rng(8)
     columns = [rng.normal(size=3000).astype(np.float32), rng.normal(size=3000), np.zeros(3000)]
     expected = [kernel._numpy_moments(c.reshape(-1, 1))[0] for c in columns]
-    found = kernel.column_moments(columns, hash_below=2**48)
+    found = kernel.column_moments(columns, hash_below=2**64)
     assert found.moments == expected
-    assert np.array_equal(found.hashes, kernel._numpy_row_hashes(columns))
+    assert np.array_equal(found.hashes, kernel._numpy_wide_row_hashes(columns))
 
 
 @given(
@@ -198,13 +204,12 @@ for dtype in (np.float32, np.float64):
     block[5:8, 3] = [np.inf, np.nan, 1.0]
     for data in (block, np.asfortranarray(block), [c.copy() for c in block.T], block[:, :8].copy()):
         columns = data if isinstance(data, list) else list(data.T)
-        positions = np.flatnonzero(rng.random(len(block)) < 0.1)
-        found = kernel.column_moments(data, positions, 2**47)
+        found = kernel.column_moments(data, 2**63)
         assert found.moments == kernel._numpy_moments(np.column_stack(columns))
-        hashes = kernel._numpy_row_hashes(columns)
-        assert np.array_equal(found.hashes, hashes[hashes < 2**47])
-        expected = np.column_stack(columns)[positions].T.astype(np.float64)
-        assert np.array_equal(found.gathered, expected, equal_nan=True)
+        hashes = kernel._numpy_wide_row_hashes(columns)
+        assert np.array_equal(found.hashes, hashes[hashes < 2**63])
+        assert np.array_equal(found.rows, np.flatnonzero(hashes < 2**63))
+        assert np.array_equal(kernel.row_hashes(columns), hashes >> np.uint64(16))
 print("same results")
 """
 

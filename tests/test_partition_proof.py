@@ -56,6 +56,61 @@ def test_fingerprint_does_not_depend_on_chunking(chunks: int, reverse: bool) -> 
     assert fit_chunks(data, chunks, reverse).fingerprint == fit_chunks(data, 1, False).fingerprint
 
 
+LARGE_SPEC = {
+    "offset": "standard",
+    "ramp": "minmax",
+    "skewed": ["log1p", "standard"],
+    "heavy": "robust",
+    "ranked": {"method": "quantile", "n_quantiles": 100},
+    "clipped": [{"method": "clip", "lower_percentile": 1, "upper_percentile": 99}, "maxabs"],
+}
+
+
+def large_frame(rows: int) -> dict[str, np.ndarray]:
+    """Columns of every kind, with repeated rows (an eighth of them) and NaNs."""
+    rng = np.random.default_rng(rows)
+    table = {
+        "offset": 1e12 + rng.normal(0, 1e-3, rows),
+        "ramp": np.linspace(-1e8, 1e8 + 1, rows),
+        "skewed": rng.lognormal(3, 2, rows),
+        "heavy": rng.standard_cauchy(rows),
+        "ranked": rng.normal(size=rows).astype(np.float32),
+        "clipped": rng.standard_t(2, rows),
+    }
+    repeats = rng.integers(0, rows, rows // 8)
+    for values in table.values():
+        values[repeats] = values[repeats[::-1]]
+        values[rng.integers(0, rows, rows // 100)] = np.nan
+    return table
+
+
+@pytest.mark.parametrize("rows", [10_000, 300_000, 3_000_000])
+def test_fingerprint_is_the_same_for_any_chunking_at_every_size(rows: int) -> None:
+    """Below and above the sample's size and exact_limit: the reference quantiles come from
+    rows chosen by their content, so 1, 2, 16 and 200 chunks, forward or backward, give
+    one lock, and the row sketch too."""
+    table = large_frame(rows)
+    whole = fit_table_chunks(table, 1, False)
+    assert whole.feature("heavy").reference["quantile_mode"] == (
+        "exact" if rows < 65_536 else "sample"
+    )
+    for chunks in (2, 16, 200):
+        for reverse in (False, True):
+            split = fit_table_chunks(table, chunks, reverse)
+            assert split.fingerprint == whole.fingerprint, (chunks, reverse)
+            assert split.row_sketch == whole.row_sketch
+
+
+def fit_table_chunks(table: dict[str, np.ndarray], chunks: int, reverse: bool) -> nl.Lock:
+    bounds = np.array_split(np.arange(len(table["ramp"])), chunks)
+    parts = [{k: v[idx[0] : idx[-1] + 1] for k, v in table.items()} for idx in bounds]
+    if reverse:
+        parts.reverse()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nl.NormlockWarning)
+        return nl.fit(parts, LARGE_SPEC)
+
+
 def test_fingerprint_does_not_depend_on_row_order() -> None:
     data = frame()
     shuffled = data.sample(frac=1.0, random_state=3).reset_index(drop=True)
@@ -80,14 +135,17 @@ def test_numpy_chunks_iterator_and_function_agree() -> None:
 
 
 def test_the_exact_limit_counts_finite_values_per_feature() -> None:
-    """12 rows with 3 NaN hold 9 finite values: under a limit of 10 the quantiles stay exact
-    in any chunking, and a feature past the limit does not drag the others into sampling."""
+    """12 rows with 3 NaN hold 9 finite values: a power transform, which needs every value,
+    fits under a limit of 10 in any chunking; past the limit it reads the sample of rows,
+    which holds all of them here, so that the lock is the same; so does a robust feature."""
     x = np.array([1.0, 2.0, np.nan, 3.0, 4.0, np.nan, 5.0, 6.0, np.nan, 7.0, 8.0, 9.0])
     spec = {"x": "yeo-johnson"}
     whole = nl.fit({"x": x}, spec, exact_limit=10)
     parts = nl.fit([{"x": c} for c in np.split(x, 4)], spec, exact_limit=10)
     assert whole.fingerprint == parts.fingerprint
     assert whole.feature("x").reference["quantile_mode"] == "exact"
-    both = nl.fit({"x": x, "y": np.arange(12.0)}, {"x": "robust", "y": "robust"}, exact_limit=10)
-    assert both.feature("x").reference["quantile_mode"] == "exact"
-    assert both.feature("y").reference["quantile_mode"] == "sample"
+    assert nl.fit({"x": x}, spec, exact_limit=8).fingerprint == whole.fingerprint
+    y = np.arange(12.0)
+    both = nl.fit({"x": x, "y": y}, {"x": "robust", "y": "robust"}, exact_limit=10)
+    params = both.feature("y").steps[0].params
+    assert params["median"] == np.median(y) and params["rank_error"] == 0.0

@@ -10,6 +10,7 @@ The rules that make every container give the same bits:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +50,7 @@ class FeatureLock:
     steps: tuple[Step, ...]
     nan: str = "keep"
     inf: str = "error"
-    reference: dict[str, Any] = field(default_factory=dict)
+    reference: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
     @property
@@ -64,7 +65,7 @@ class FeatureLock:
             "steps": [s.to_dict() for s in self.steps],
             "nan": self.nan,
             "inf": self.inf,
-            "reference": self.reference,
+            "reference": dict(self.reference),
             "warnings": list(self.warnings),
         }
 

@@ -1,16 +1,21 @@
 """``fit``: one streaming pass over the training data to a :class:`~normlock.lock.Lock`.
 
-The pass summarizes each feature's raw values (its reference) and, where a chain
-starts with steps that need no data (``log1p``), the values after those steps. Later
-steps that need data (``["yeo-johnson", "standard"]``) are fitted on the exact values
-kept in memory, or on a second read of the source when it can be read again.
+The pass summarizes each feature's raw values (its reference: counts, extrema, exact
+moments) and, where a chain starts with steps that need no data (``log1p``), the values
+after those steps. Beside them it keeps a sample of rows determined by their content
+(:class:`~normlock.stats.sample.HashSample`), from which every feature's reference
+quantiles come, and the row sketch of the leakage checks; both come from one row hash
+computed in the same compiled pass. Only a step that reads order statistics or every
+value (robust, quantile, clip percentiles, power) keeps its input's values, up to
+``exact_limit``; past it, it reads the sample. Later steps that need data
+(``["yeo-johnson", "standard"]``) are fitted on the kept values, or on a second read of
+the source when it can be read again.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import warnings
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,12 +37,12 @@ from normlock.frames import Columns, is_container, is_numeric, read_columns
 from normlock.io.files import SourcedBatch
 from normlock.lock import Lock
 from normlock.methods import get_method
-from normlock.reference import reference_of
+from normlock.reference import LazyReference, reference_of
 from normlock.spec import PASSTHROUGH, FeatureSpec, Spec, load_spec, resolve, resolve_single
-from normlock.stats import DEFAULT_EXACT_LIMIT, Summary
-from normlock.stats.kernel import run_parallel
-from normlock.stats.quantiles import as_samples
+from normlock.stats import DEFAULT_EXACT_LIMIT, QuantileStore, Summary
+from normlock.stats.kernel import HASH_BITS, column_moments, run_parallel, wide_row_hashes
 from normlock.stats.rows import RowSketch
+from normlock.stats.sample import HashSample, SampledValues
 
 ChunkSource = Callable[[], Iterator[Any]]
 
@@ -48,8 +53,10 @@ class _FeatureState:
 
     spec: FeatureSpec
     prefix: tuple[Step, ...]  # the leading steps that need no data, fitted once
-    reference: Summary
-    first_stage: Summary | None  # values after the prefix, when the prefix is not empty
+    reference: Summary  # counts, extrema and moments of the raw values
+    first_stage: Summary | None  # the same after the prefix, when the prefix is not empty
+    keeps_values: bool  # whether the chain reads the first stage's values themselves
+    values: QuantileStore | None  # those values while they fit exact_limit, else None
 
 
 def _chunk_source(data: Any) -> tuple[ChunkSource, bool]:
@@ -108,14 +115,13 @@ def fit(
     resolved_spec = load_spec(spec, default)
     chunks, rereadable = _chunk_source(data)
     target_name = target if isinstance(target, str) else None
-    states: dict[str, _FeatureState] = {}
     columns: tuple[str, ...] = ()
     passthrough: list[str] = []
     rows = 0
     target_state = None
-    row_sketch = RowSketch()
     if target is not None:
         target_state = _new_state(resolve_single(target_name or "target", target_spec), exact_limit)
+    fitted = _Pass({})
     for index, item in enumerate(chunks()):
         chunk, origin = _unwrap(item, rows)
         read = read_columns(chunk, names)
@@ -124,36 +130,46 @@ def fit(
             features = _resolve(resolved_spec, read, target_name, origin)
             passthrough = [f.name for f in features if f.passthrough]
             states = {f.name: _new_state(f, exact_limit) for f in features if not f.passthrough}
+            carried = (
+                {} if target_state is None or target_name is None else {target_name: target_state}
+            )
+            fitted = _Pass(states, carried)
         else:
             _check_same_columns(read, columns, index)
-        row_sketch = _update(states, read, origin, row_sketch)
-        if target_state is not None and target_name is not None:
-            _update({target_name: target_state}, read, origin)
+        fitted.update(read, origin)
         rows += read.rows
     if not columns:
         raise InputError("no data to fit on: the source yielded no chunk")
     if rows == 0:
         raise InputError("no data to fit on: every chunk was empty")
     replay = _replayer(chunks if rereadable else None, names, exact_limit)
-    # every feature's reference sorts its quantile values: on all cores, ahead of the fits
-    run_parallel(lambda state: state.reference.quantiles.sorted_values(), list(states.values()))
-    locked = tuple(_fit_feature(state, replay) for state in states.values())
+    # the fits select or sort quantiles with the GIL released: on all cores
+    locked = tuple(
+        run_parallel(
+            lambda item: _fit_feature(item[1], replay, fitted.sample, item[0]),
+            list(enumerate(fitted.states.values())),
+        )
+    )
     target_lock = None
     if target_state is not None:
         if target_name is None:
             target_lock = _fit_target_array(target_state, target, rows, exact_limit)
         else:
-            target_lock = _fit_feature(target_state, replay)
+            target_lock = _fit_feature(target_state, replay, fitted.sample, len(fitted.states))
     lock = Lock(
         features=locked,
         columns=tuple(c for c in columns if c != target_name),
         passthrough=tuple(passthrough),
         target=target_lock,
         spec={**resolved_spec.as_written(), "target": target_spec if target is not None else None},
-        provenance={"sources": list(sources or [_describe(data)]), "rows": rows},
+        provenance={
+            "sources": list(sources or [_describe(data)]),
+            "rows": rows,
+            "exact_limit": exact_limit,
+        },
         created_at=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         library_version=__version__,
-        row_sketch=row_sketch if states else None,
+        row_sketch=fitted.row_sketch if fitted.states else None,
     )
     for name, found in lock.warnings.items():
         for message in found:
@@ -207,8 +223,15 @@ def _new_state(feature: FeatureSpec, exact_limit: int) -> _FeatureState:
         if method.needs_data(step.options):
             break
         prefix.append(Step(method.name, method.fit(step.options, Summary.empty()).params))
+    later = [(get_method(step.method), step.options) for step in feature.steps[len(prefix) :]]
+    data_steps = [(method, options) for method, options in later if method.needs_data(options)]
+    # a second step that needs data is fitted on the first one's output: the values again
+    keeps = len(data_steps) > 1 or any(method.needs_values(o) for method, o in data_steps)
     first_stage = Summary.empty(exact_limit) if prefix else None
-    return _FeatureState(feature, tuple(prefix), Summary.empty(exact_limit), first_stage)
+    values = QuantileStore(exact_limit) if keeps else None
+    return _FeatureState(
+        feature, tuple(prefix), Summary.empty(exact_limit), first_stage, keeps, values
+    )
 
 
 def _check_same_columns(read: Columns, columns: tuple[str, ...], index: int) -> None:
@@ -259,52 +282,107 @@ def _block(read: Columns, names: list[str]) -> np.ndarray | list[np.ndarray]:
     return _columns(read, names)
 
 
-def _update(
-    states: dict[str, _FeatureState],
-    read: Columns,
+class _Pass:
+    """What the pass gathers over every chunk: the features' summaries, the row sketch
+    and the sample of rows (the features' values, then those of ``carried`` columns, a
+    named target, which the sample keeps but does not hash)."""
+
+    def __init__(
+        self, states: dict[str, _FeatureState], carried: dict[str, _FeatureState] | None = None
+    ) -> None:
+        self.states = states
+        self.carried = carried or {}
+        self.row_sketch = RowSketch()
+        self.sample = HashSample.empty(len(states) + len(self.carried), len(self.carried))
+
+    def update(self, read: Columns, origin: Origin) -> None:
+        """Fold one chunk in: one compiled pass over the features gives their moments
+        and the row hashes that the sketch and the sample need."""
+        if not self.states:
+            return
+        names = list(self.states)
+        block = _block(read, names)
+        columns = _split(block)
+        sketch_cut = self.row_sketch.cut(read.rows) << (64 - HASH_BITS)
+        sample_cut = self.sample.cut(read.rows)
+        found = column_moments(block, hash_below=max(sketch_cut, sample_cut))
+        summaries = [Summary.of_moments(m) for m in found.moments]
+        kept = _kept_columns(columns, list(self.states.values()))
+        for j, (state, chunk) in enumerate(zip(self.states.values(), summaries, strict=True)):
+            _fold(state, chunk, columns[j], origin, kept.get(j))
+        carried = []
+        for name, state in self.carried.items():
+            raw = _columns(read, [name])[0]
+            (chunk,) = [Summary.of_moments(m) for m in column_moments([raw]).moments]
+            _fold(state, chunk, raw, origin)
+            carried.append(raw)
+        if found.hashes is None or found.rows is None:  # a pass asked for hashes has them
+            raise AssertionError("the compiled pass returned no row hashes")
+        order = np.argsort(found.hashes)  # one sort serves the sketch and the sample
+        hashes, rows = found.hashes[order], found.rows[order]
+        self._update_sketch(hashes[: _below(hashes, sketch_cut)], columns, sketch_cut)
+        taken = _below(hashes, sample_cut)
+        sampled = self.sample.update(hashes[:taken], rows[:taken], block, carried, sample_cut)
+        while sampled is None:  # too few distinct rows below the cut: every row's hash
+            every = wide_row_hashes(columns)
+            order = np.argsort(every)
+            sampled = self.sample.update(every[order], order, block, carried, 2**64)
+        self.sample = sampled
+
+    def _update_sketch(self, hashes: np.ndarray, columns: list[np.ndarray], cut: int) -> None:
+        """The row sketch from the chunk's ascending wide hashes below ``cut``."""
+        shift = np.uint64(64 - HASH_BITS)
+        ours = hashes >> shift
+        distinct = ours[np.concatenate(([True], ours[1:] != ours[:-1]))] if len(ours) else ours
+        updated = self.row_sketch.update_below(distinct, len(columns[0]), cut >> int(shift))
+        self.row_sketch = updated if updated is not None else self.row_sketch.update(columns)
+
+
+def _below(ascending: np.ndarray, cut: int) -> int:
+    """How many of the ``ascending`` 64-bit hashes are below ``cut`` (up to ``2**64``)."""
+    return len(ascending) if cut >= 2**64 else int(np.searchsorted(ascending, np.uint64(cut)))
+
+
+def _split(block: np.ndarray | list[np.ndarray]) -> list[np.ndarray]:
+    if isinstance(block, np.ndarray):
+        return [block[:, j] for j in range(block.shape[1])]
+    return block
+
+
+def _kept_columns(columns: list[np.ndarray], states: list[_FeatureState]) -> dict[int, np.ndarray]:
+    """Float64 copies of the raw columns whose values the features keep, made on all
+    cores."""
+    wanted = [j for j, s in enumerate(states) if s.values is not None and not s.prefix]
+    copies = run_parallel(lambda j: np.array(columns[j], dtype=np.float64), wanted)
+    return dict(zip(wanted, copies, strict=True))
+
+
+def _fold(
+    state: _FeatureState,
+    chunk: Summary,
+    raw: np.ndarray,
     origin: Origin,
-    row_sketch: RowSketch | None = None,
-) -> RowSketch | None:
-    """Fold one chunk into the features' summaries and, given ``row_sketch``, its rows
-    (hashed over these features in the same pass) into that sketch, which it returns."""
-    if not states:
-        return row_sketch
-    names = list(states)
-    block = _block(read, names)
-    stores = [s.reference.quantiles for s in states.values()]
-    sampling = None
-    if any(not q.exact or q.count + read.rows > q.limit for q in stores):
-        taus, sizes = [q.tau for q in stores], [q.sample_size for q in stores]
-        where = zlib.crc32((origin.source or "").encode()) ^ origin.first_row
-        sampling = (max(taus), max(sizes), where)
-    limit = stores[0].limit
-    columns = [block[:, j] for j in range(len(names))] if isinstance(block, np.ndarray) else block
-    cut = None if row_sketch is None else row_sketch.cut(read.rows)
-    summaries, hashes = Summary.of_chunk(block, limit, sampling, stores, cut)
-    _sample_together(list(states.values()), summaries)
-    for state, chunk, raw in zip(states.values(), summaries, columns, strict=True):
-        _check_policies(state, chunk, raw, origin)
-        state.reference = state.reference.merge(chunk)
-        if state.first_stage is not None:
-            staged = _run_steps(state.spec.name, list(state.prefix), raw, origin)
-            state.first_stage = state.first_stage.update(staged)
-    if row_sketch is None or cut is None or hashes is None:
-        return row_sketch
-    updated = row_sketch.update_below(hashes, read.rows, cut)
-    return updated if updated is not None else row_sketch.update(columns)
-
-
-def _sample_together(states: list[_FeatureState], chunks: list[Summary]) -> None:
-    """Turn the exact references that this chunk's samples turn into samples all at once,
-    so that those of equal counts share one row sample instead of drawing one each."""
-    turning = [
-        state
-        for state, chunk in zip(states, chunks, strict=True)
-        if state.reference.quantiles.exact and not chunk.quantiles.exact
-    ]
-    stores = as_samples([s.reference.quantiles for s in turning])
-    for state, store in zip(turning, stores, strict=True):
-        state.reference = replace(state.reference, quantiles=store)
+    copied: np.ndarray | None = None,
+) -> None:
+    """Fold one chunk's summary of a feature's raw values into its state, with the
+    values its chain keeps (``copied``: the raw values in float64, the caller's copy)."""
+    _check_policies(state, chunk, raw, origin)
+    state.reference = state.reference.merge(chunk)
+    staged, count = raw, chunk.count
+    if state.first_stage is not None:
+        staged = _run_steps(state.spec.name, list(state.prefix), raw, origin)
+        (moments,) = column_moments([staged]).moments
+        state.first_stage = state.first_stage.merge(Summary.of_moments(moments))
+        count, copied = moments.count, staged
+    if state.values is None:
+        return
+    if state.values.count + count > state.values.limit:
+        state.values = None  # past exact_limit: the chain reads the sample
+        return
+    values = copied if copied is not None else np.array(staged, dtype=np.float64)
+    state.values = state.values.taking(
+        values[np.isfinite(values)] if count < values.size else values
+    )
 
 
 def _run_steps(name: str, steps: list[Step], raw: np.ndarray, origin: Origin) -> np.ndarray:
@@ -312,18 +390,18 @@ def _run_steps(name: str, steps: list[Step], raw: np.ndarray, origin: Origin) ->
     return feature.apply(raw.astype(np.float64), origin=origin)
 
 
-Replay = Callable[[str, list[Step], Summary], Summary]
+Replay = Callable[[_FeatureState, list[Step]], Summary]
 
 
 def _replayer(chunks: ChunkSource | None, names: list[str] | None, exact_limit: int) -> Replay:
-    """How to summarize a feature's values after fitted steps: from its exact values in
-    memory, else from a second read of the source."""
+    """How to summarize a feature's values after fitted steps: from its first stage's
+    values kept in memory, else from a second read of the source."""
 
-    def replay(name: str, steps: list[Step], reference: Summary) -> Summary:
-        if reference.quantiles.exact:
-            return Summary.empty(exact_limit).update(
-                _run_steps(name, steps, np.asarray(reference.quantiles.sorted_values()), Origin())
-            )
+    def replay(state: _FeatureState, steps: list[Step]) -> Summary:
+        name, later = state.spec.name, steps[len(state.prefix) :]
+        if state.values is not None:
+            kept = np.concatenate(state.values.parts or (np.empty(0),))
+            return _exact_summary(_run_steps(name, later, kept, Origin()), exact_limit)
         if chunks is None:
             raise NotFittedError(
                 f"feature {name!r}: a later step of its chain needs the values again, but the "
@@ -344,7 +422,28 @@ def _replayer(chunks: ChunkSource | None, names: list[str] | None, exact_limit: 
     return replay
 
 
-def _fit_feature(state: _FeatureState, replay: Replay) -> FeatureLock:
+def _exact_summary(values: np.ndarray, exact_limit: int) -> Summary:
+    """The summary of ``values`` with every finite one kept."""
+    return Summary.empty(exact_limit).update(values)
+
+
+def _first_values(
+    state: _FeatureState, sample: HashSample, j: int
+) -> QuantileStore | SampledValues:
+    """What the chain's first step that needs data reads its quantiles from: the values
+    kept, or past ``exact_limit`` (or when the step reads none) the sample's."""
+    if state.values is not None:
+        return state.values
+    limit = state.reference.quantiles.limit
+    if not state.prefix:
+        return sample.column(j, limit)
+    raw, counts = sample.values[:, j], sample.counts
+    staged = _run_steps(state.spec.name, list(state.prefix), raw, Origin())
+    return SampledValues.of(staged, counts, not sample.saturated, limit)
+
+
+def _fit_feature(state: _FeatureState, replay: Replay, sample: HashSample, j: int) -> FeatureLock:
+    """Fit the chain of feature ``j`` of the pass (``sample``'s column ``j``)."""
     spec = state.spec
     steps: list[Step] = []
     found: list[str] = []
@@ -354,20 +453,25 @@ def _fit_feature(state: _FeatureState, replay: Replay) -> FeatureLock:
             summary = Summary.empty()
         elif position == len(state.prefix):
             summary = state.first_stage if state.first_stage is not None else state.reference
+            if method.needs_values(step.options):
+                summary = replace(summary, quantiles=_first_values(state, sample, j))
         else:
-            summary = replay(spec.name, steps, state.reference)
+            summary = replay(state, steps)
         try:
             fitted = method.fit(step.options, summary)
         except NormlockError as exc:
             raise type(exc)(f"feature {spec.name!r}: {exc}") from None
         steps.append(Step(method.name, fitted.params))
         found.extend(fitted.warnings)
+    raw, limit = state.reference, state.reference.quantiles.limit
     return FeatureLock(
         name=spec.name,
         steps=tuple(steps),
         nan=spec.nan,
         inf=spec.inf,
-        reference=reference_of(state.reference),
+        reference=LazyReference(
+            lambda: reference_of(replace(raw, quantiles=sample.column(j, limit)))
+        ),
         warnings=tuple(found),
     )
 
@@ -381,5 +485,7 @@ def _fit_target_array(
             f"target must be a 1-D array with one value per row ({rows}), got shape {values.shape}"
         )
     read = read_columns({state.spec.name: values})
-    _update({state.spec.name: state}, read, Origin())
-    return _fit_feature(state, _replayer(lambda: iter([read.arrays]), None, exact_limit))
+    fitted = _Pass({state.spec.name: state})
+    fitted.update(read, Origin())
+    replay = _replayer(lambda: iter([read.arrays]), None, exact_limit)
+    return _fit_feature(state, replay, fitted.sample, 0)

@@ -20,7 +20,7 @@ from normlock.chain import FeatureLock, accepts, output_dtype
 from normlock.errors import NO_ORIGIN, ColumnNotFoundError, InputError, LockIntegrityError, Origin
 from normlock.frames import read_columns, write_columns
 from normlock.probes import probes_of
-from normlock.stats.kernel import affine_columns
+from normlock.stats.kernel import affine_columns, run_parallel
 from normlock.stats.rows import RowSketch
 
 if TYPE_CHECKING:
@@ -71,7 +71,8 @@ class Lock:
         return {
             "format_version": self.format_version,
             "columns": list(self.columns),
-            "features": [f.to_dict() for f in self.features],
+            # on all cores: a fitted lock's references are computed when first read
+            "features": run_parallel(FeatureLock.to_dict, list(self.features)),
             "passthrough": list(self.passthrough),
             "target": None if self.target is None else self.target.to_dict(),
         }

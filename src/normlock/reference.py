@@ -8,6 +8,8 @@ the sample's rank-error bound are recorded beside them.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -49,3 +51,37 @@ def reference_of(summary: Summary) -> dict[str, Any]:
     reference["quantiles"] = {"probabilities": PERCENTILES, "values": grid.tolist()}
     reference["histogram_edges"] = edges.tolist()
     return reference
+
+
+class LazyReference(Mapping[str, Any]):
+    """A reference computed when first read (its quantiles sort the feature's sample):
+    a fitted lock transforms at once, and pays for its reference only where it is used
+    (saved, shown, verified, monitored). It reads like the dict it stands for."""
+
+    def __init__(self, compute: Callable[[], dict[str, Any]]) -> None:
+        self._compute: Callable[[], dict[str, Any]] | None = compute
+        self._value: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _resolved(self) -> dict[str, Any]:
+        if self._compute is not None:
+            with self._lock:
+                if self._compute is not None:
+                    self._value, self._compute = self._compute(), None
+        return self._value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._resolved()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._resolved())
+
+    def __len__(self) -> int:
+        return len(self._resolved())
+
+    def __repr__(self) -> str:
+        return repr(self._resolved())
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Any]]]:
+        """Pickled and copied as the dict it stands for."""
+        return dict, (self._resolved(),)

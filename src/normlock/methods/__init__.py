@@ -34,10 +34,10 @@ ALIASES = {"zscore": "standard", "min-max": "minmax", "max-abs": "maxabs", "powe
 
 def get_method(name: str) -> Method:
     """The method called ``name`` (or one of its aliases), else a :class:`SpecError`."""
-    import difflib
-
     method = METHODS.get(ALIASES.get(name, name))
     if method is None:
+        import difflib
+
         known = sorted(METHODS) + sorted(ALIASES)
         hint = difflib.get_close_matches(str(name), known, n=1)
         suggestion = f" Did you mean {hint[0]!r}?" if hint else ""

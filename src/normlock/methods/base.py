@@ -57,6 +57,11 @@ class Method(ABC):
         """Whether fitting needs data (False: parameters follow from the options)."""
         return True
 
+    def needs_values(self, config: Params) -> bool:
+        """Whether fitting reads order statistics or every value, not only the counts,
+        extrema and moments (its input's values are then kept, up to ``exact_limit``)."""
+        return False
+
     @abstractmethod
     def fit(self, config: Params, summary: Summary) -> Fitted:
         """Parameters from the summary of the step's input values."""

@@ -50,6 +50,10 @@ class Clip(Method):
     def needs_data(self, config: Params) -> bool:
         return config["lower_percentile"] is not None or config["upper_percentile"] is not None
 
+    def needs_values(self, config: Params) -> bool:
+        """Fitted bounds are percentiles."""
+        return self.needs_data(config)
+
     def fit(self, config: Params, summary: Summary) -> Fitted:
         params = dict(config)
         if self.needs_data(config):

@@ -37,6 +37,10 @@ class YeoJohnson(Method):
 
     name = "yeo-johnson"
 
+    def needs_values(self, config: Params) -> bool:
+        """Its lambda is fitted on every value."""
+        return True
+
     def fit(self, config: Params, summary: Summary) -> Fitted:
         values = _values(self.name, summary)
         if values[0] == values[-1]:
@@ -85,6 +89,10 @@ class BoxCox(Method):
     """Box-Cox power transform; values ``x <= 0`` are an error."""
 
     name = "box-cox"
+
+    def needs_values(self, config: Params) -> bool:
+        """Its lambda is fitted on every value."""
+        return True
 
     def fit(self, config: Params, summary: Summary) -> Fitted:
         values = _values(self.name, summary)

@@ -30,6 +30,10 @@ class Quantile(Method):
     name = "quantile"
     defaults: ClassVar[Params] = {"n_quantiles": 1000, "output_distribution": "uniform"}
 
+    def needs_values(self, config: Params) -> bool:
+        """Its parameters are quantiles."""
+        return True
+
     def validate(self, config: Params) -> None:
         n = config["n_quantiles"]
         if isinstance(n, bool) or not isinstance(n, int) or n < 2:

@@ -33,6 +33,10 @@ class Robust(CenterScaleMethod):
         "unit_variance": False,
     }
 
+    def needs_values(self, config: Params) -> bool:
+        """Its parameters are quantiles."""
+        return True
+
     def validate(self, config: Params) -> None:
         check_bool("with_centering", config["with_centering"])
         check_bool("with_scaling", config["with_scaling"])

@@ -258,8 +258,10 @@ static void hash_one_column(uint64_t *state, const char *x, Py_ssize_t n, Py_ssi
     else hash_column(state, x, n, stride, is32, salt);
 }
 
-/* Row hashes of rows [start, start + n) into state[0..n). */
-static void hash_block(uint64_t *state, const source_t *s, Py_ssize_t start, Py_ssize_t n) {
+/* Row hashes of rows [start, start + n) into state[0..n): the 48-bit row hash, or with
+ * `wide` the 64 bits it is the top of (the rows' sample keys, see rows.py). */
+static void hash_block(uint64_t *state, const source_t *s, Py_ssize_t start, Py_ssize_t n,
+                       int wide) {
     uint64_t first = mix64((uint64_t)s->cols);
     for (Py_ssize_t i = 0; i < n; i++) state[i] = first;
     if (s->matrix && fast_cpu && s->cs == (s->from_float32 ? 4 : 8)) {
@@ -269,7 +271,8 @@ static void hash_block(uint64_t *state, const source_t *s, Py_ssize_t start, Py_
             hash_one_column(state, s->column[j] + start * s->stride[j], n, s->stride[j], s->is32[j],
                             ROW_HASH_G * (uint64_t)(j + 1));
     }
-    for (Py_ssize_t i = 0; i < n; i++) state[i] = mix64(state[i]) >> 16;
+    int shift = wide ? 0 : 16;
+    for (Py_ssize_t i = 0; i < n; i++) state[i] = mix64(state[i]) >> shift;
 }
 
 /* Rows [start, start + n) of every column. */
@@ -378,71 +381,51 @@ static PyObject *acc_bytes(const acc_t *a) {
     return PyBytes_FromStringAndSize((const char *)raw, sizeof raw);
 }
 
-/* The values of every column at the sorted rows positions[p] that fall in
- * [start, start + n), into gathered (column j at gathered + j * column_step, position p
- * at + p * step, in bytes), from *p on; *p moves past them. */
-static void gather_block(const source_t *s, Py_ssize_t start, Py_ssize_t n, const int64_t *positions,
-                         Py_ssize_t count, Py_ssize_t *p, char *gathered, Py_ssize_t column_step,
-                         Py_ssize_t step) {
-    for (; *p < count && positions[*p] < start + n; (*p)++) {
-        Py_ssize_t row = positions[*p];
-        for (Py_ssize_t j = 0; j < s->cols; j++) {
-            const char *x = s->column[j] + row * s->stride[j];
-            *(double *)(gathered + j * column_step + *p * step) =
-                s->is32[j] ? (double)*(const float *)x : *(const double *)x;
-        }
-    }
-}
-
-/* `gathered` as a writable 2-D float64 buffer. */
-static int gathered_buffer(PyObject *obj, Py_buffer *view) {
-    if (PyObject_GetBuffer(obj, view, PyBUF_STRIDES | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) return -1;
-    if (view->ndim == 2 && view->itemsize == 8 && view->format && !strcmp(view->format, "d")) return 0;
-    PyBuffer_Release(view);
-    PyErr_SetString(PyExc_TypeError, "moments: gathered must be a 2-D float64 array");
-    return -1;
-}
-
-/* A growing array of hashes, filled without the GIL. */
+/* A growing array of hashes and their rows, filled without the GIL. */
 typedef struct {
     uint64_t *item;
+    int64_t *row;
     Py_ssize_t count, room;
 } found_t;
 
-/* Append the hashes among state[0..n) below `below`; returns -1 when out of memory. */
-static int keep_below(found_t *found, const uint64_t *state, Py_ssize_t n, uint64_t below) {
+/* Append the hashes among state[0..n) at most `most`, with their rows (`start` + i);
+ * returns -1 when out of memory. */
+static int keep_at_most(found_t *found, const uint64_t *state, Py_ssize_t start, Py_ssize_t n,
+                        uint64_t most) {
     if (found->count + n > found->room) {
         Py_ssize_t room = 2 * found->room + n;
         uint64_t *item = PyMem_RawRealloc(found->item, room * sizeof(uint64_t));
-        if (!item) return -1;
-        found->item = item, found->room = room;
+        if (item) found->item = item;
+        int64_t *row = item ? PyMem_RawRealloc(found->row, room * sizeof(int64_t)) : NULL;
+        if (!row) return -1;
+        found->row = row, found->room = room;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         found->item[found->count] = state[i];
-        found->count += state[i] < below;
+        found->row[found->count] = start + i;
+        found->count += state[i] <= most;
     }
     return 0;
 }
 
-/* moments(data, below=None, positions=None, gathered=None) -> (per column tuples, hashes),
- * for a 2-D array or a list of equal-length 1-D arrays. In the same pass over the data,
- * with `below` an int, it hashes every row and returns, as the bytes of uint64 values in
- * row order, the hashes below it (else None); and it writes the values of every column
- * at the sorted int64 row `positions` into the float64 array `gathered` (columns x
- * positions). The GIL is released while it runs. */
+/* moments(data, most=None) -> (per column tuples, hashes, rows), for a 2-D array or a
+ * list of equal-length 1-D arrays. In the same pass over the data, with `most` an int,
+ * it computes every row's 64-bit hash (whose top 48 bits are the row hash) and returns,
+ * as the bytes of uint64 values in row order, the hashes at most `most`, and as int64
+ * bytes their rows (else None, None). The GIL is released while it runs. */
 static PyObject *moments(PyObject *self, PyObject *args) {
-    Py_buffer positions = {0}, gathered = {0}, *views = NULL;
-    PyObject *obj, *below_obj = Py_None, *positions_obj = Py_None, *gathered_obj = Py_None;
+    Py_buffer *views = NULL;
+    PyObject *obj, *most_obj = Py_None;
     PyObject *result = NULL, *columns = NULL;
     column_t *out = NULL;
     double *scratch = NULL;
-    uint64_t *state = NULL, below = 0;
+    uint64_t *state = NULL, most = 0;
     found_t found = {0};
     int failed = 0;
     source_t s;
-    if (!PyArg_ParseTuple(args, "O|OOO", &obj, &below_obj, &positions_obj, &gathered_obj)) return NULL;
-    if (below_obj != Py_None) {
-        below = PyLong_AsUnsignedLongLong(below_obj);
+    if (!PyArg_ParseTuple(args, "O|O", &obj, &most_obj)) return NULL;
+    if (most_obj != Py_None) {
+        most = PyLong_AsUnsignedLongLong(most_obj);
         if (PyErr_Occurred()) return NULL;
     }
     Py_ssize_t opened = open_source(obj, &s, &views);
@@ -450,32 +433,15 @@ static PyObject *moments(PyObject *self, PyObject *args) {
         close_source(&s, views, 0);
         return NULL;
     }
-    if (positions_obj != Py_None) {
-        if (PyObject_GetBuffer(positions_obj, &positions, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) goto done;
-        if (gathered_buffer(gathered_obj, &gathered) < 0) goto done;
-        Py_ssize_t count = positions.len / 8;
-        int ok = positions.itemsize == 8 && gathered.shape[0] == s.cols && gathered.shape[1] == count;
-        for (Py_ssize_t p = 0; ok && p < count; p++) {
-            int64_t row = ((const int64_t *)positions.buf)[p];
-            ok = row >= 0 && row < s.rows && (p == 0 || row > ((const int64_t *)positions.buf)[p - 1]);
-        }
-        if (!ok) {
-            PyErr_SetString(PyExc_ValueError, "moments: positions must be sorted distinct rows and "
-                                              "gathered one row per column, one column per position");
-            goto done;
-        }
-    }
     Py_ssize_t cols = s.cols;
     out = PyMem_RawCalloc(cols ? cols : 1, sizeof(column_t));
     /* one block of every column as float64, column after column, plus work space */
     scratch = PyMem_RawMalloc(sizeof(double) * (PITCH * (cols ? cols : 1) + 3 * BLOCK));
-    if (below_obj != Py_None) state = PyMem_RawMalloc(sizeof(uint64_t) * BLOCK);
-    if (!out || !scratch || (below_obj != Py_None && !state)) {
+    if (most_obj != Py_None) state = PyMem_RawMalloc(sizeof(uint64_t) * BLOCK);
+    if (!out || !scratch || (most_obj != Py_None && !state)) {
         PyErr_NoMemory();
         goto done;
     }
-    const int64_t *picked = positions.buf;
-    Py_ssize_t picks = positions.buf ? positions.len / 8 : 0, next = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t j = 0; j < cols; j++) {
         out[j].min = INFINITY;
@@ -484,15 +450,12 @@ static PyObject *moments(PyObject *self, PyObject *args) {
     for (Py_ssize_t start = 0; start < s.rows; start += BLOCK) {
         Py_ssize_t n = s.rows - start < BLOCK ? s.rows - start : BLOCK;
         if (state) {
-            hash_block(state, &s, start, n);
-            if (keep_below(&found, state, n, below) < 0) {
+            hash_block(state, &s, start, n, 1);
+            if (keep_at_most(&found, state, start, n, most) < 0) {
                 failed = 1;
                 break;
             }
         }
-        if (picks)
-            gather_block(&s, start, n, picked, picks, &next, gathered.buf, gathered.strides[0],
-                         gathered.strides[1]);
         moments_rows(out, &s, start, n, scratch, scratch + PITCH * (cols ? cols : 1));
     }
     for (Py_ssize_t j = 0; j < cols; j++) {
@@ -519,31 +482,32 @@ static PyObject *moments(PyObject *self, PyObject *args) {
         if (!item) { Py_CLEAR(columns); break; }
         PyList_SET_ITEM(columns, j, item);
     }
-    PyObject *hashes = NULL;
-    if (columns)
-        hashes = state ? PyBytes_FromStringAndSize((const char *)found.item, found.count * sizeof(uint64_t))
-                       : Py_NewRef(Py_None);
-    if (hashes) result = Py_BuildValue("(NN)", columns, hashes);
-    else Py_XDECREF(columns);
+    if (columns && state) {
+        result = Py_BuildValue("(Ny#y#)", columns, (const char *)found.item,
+                               found.count * (Py_ssize_t)sizeof(uint64_t), (const char *)found.row,
+                               found.count * (Py_ssize_t)sizeof(int64_t));
+    } else if (columns) {
+        result = Py_BuildValue("(NOO)", columns, Py_None, Py_None);
+    }
 done:
     PyMem_RawFree(out);
     PyMem_RawFree(scratch);
     PyMem_RawFree(state);
     PyMem_RawFree(found.item);
-    if (positions.buf) PyBuffer_Release(&positions);
-    if (gathered.buf) PyBuffer_Release(&gathered);
+    PyMem_RawFree(found.row);
     close_source(&s, views, opened);
     return result;
 }
 
-/* row_hash(data, out): the 48-bit row hash "normlock-row-v1" (see _moments.h) of every
- * row of a 2-D array or of a list of equal-length 1-D arrays, into the uint64 array
- * `out`. The GIL is released while it runs. */
+/* row_hash(data, out, wide=False): the 48-bit row hash "normlock-row-v1" (see _moments.h),
+ * or with `wide` the 64 bits it is the top of, of every row of a 2-D array or of a list of
+ * equal-length 1-D arrays, into the uint64 array `out`. The GIL is released while it runs. */
 static PyObject *row_hash(PyObject *self, PyObject *args) {
     PyObject *obj, *out_obj;
     Py_buffer out, *views = NULL;
     source_t s;
-    if (!PyArg_ParseTuple(args, "OO", &obj, &out_obj)) return NULL;
+    int wide = 0;
+    if (!PyArg_ParseTuple(args, "OO|p", &obj, &out_obj, &wide)) return NULL;
     Py_ssize_t opened = open_source(obj, &s, &views);
     if (opened < 0) {
         close_source(&s, views, 0);
@@ -562,7 +526,7 @@ static PyObject *row_hash(PyObject *self, PyObject *args) {
     uint64_t *state = out.buf;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t start = 0; start < s.rows; start += BLOCK) /* a block stays in cache */
-        hash_block(state + start, &s, start, s.rows - start < BLOCK ? s.rows - start : BLOCK);
+        hash_block(state + start, &s, start, s.rows - start < BLOCK ? s.rows - start : BLOCK, wide);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&out);
     close_source(&s, views, opened);
@@ -571,16 +535,17 @@ static PyObject *row_hash(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"moments", moments, METH_VARARGS,
-     "moments(data, below=None, positions=None, gathered=None) -> (columns, hashes): for "
-     "a 2-D array or a list of 1-D arrays, per column (count, nan, posinf, neginf, min, "
-     "max, negzero, poszero, sum, sq), where sum and sq are little-endian two's complement "
-     "integers in units of 2**-2400; with below, the bytes of the rows' uint64 hashes "
-     "below it, else None."},
+     "moments(data, most=None) -> (columns, hashes, rows): for a 2-D array or a list of "
+     "1-D arrays, per column (count, nan, posinf, neginf, min, max, negzero, poszero, sum, "
+     "sq), where sum and sq are little-endian two's complement integers in units of "
+     "2**-2400; with most, the bytes of the rows' 64-bit uint64 hashes at most it and of "
+     "their int64 rows, else None and None."},
     {"affine", nl_affine, METH_VARARGS,
      "affine(src2d, dst2d, centers, scales) -> per column (nan, inf, overflow) counts."},
     {"row_hash", row_hash, METH_VARARGS,
-     "row_hash(data, out_uint64): the 48-bit row hash normlock-row-v1 of every row of a 2-D "
-     "array or a list of 1-D arrays."},
+     "row_hash(data, out_uint64, wide=False): the 48-bit row hash normlock-row-v1 (with "
+     "wide, the 64 bits it is the top of) of every row of a 2-D array or a list of 1-D "
+     "arrays."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_moments",

@@ -3,8 +3,8 @@
 :func:`column_moments` returns, per column of a 2-D float array, the counts, extrema
 (with the signs of zero extremes settled) and exact sums that a
 :class:`~normlock.stats.summary.Summary` holds; in the same pass over the data it can
-hash the rows (:func:`row_hashes`, see :mod:`normlock.stats.rows`), keeping the hashes
-below a bound, and gather the values of sampled rows.
+hash the rows (:func:`wide_row_hashes`, whose top bits are :func:`row_hashes`, see
+:mod:`normlock.stats.rows`), keeping the hashes below a bound and their rows.
 :func:`affine_columns` is the fused ``(x - center) / scale`` transform. The compiled
 kernel (``_moments.c``, with AVX2 and AVX-512 paths in ``_moments_simd.c``, and ``_affine.c``)
 releases the GIL, so row ranges run on several cores; the results are exact integers,
@@ -32,7 +32,7 @@ try:
 except ImportError:  # pragma: no cover - only without a C compiler at install time
     _moments = None
 
-MIN_ROWS_PER_THREAD = 1 << 16
+MIN_ROWS_PER_THREAD = 1 << 14
 HASH_BITS = 48
 _GOLDEN = 0x9E3779B97F4A7C15
 _MULTIPLIER = 0xD6E8FEB86659FD93
@@ -99,28 +99,32 @@ def _rows(data: np.ndarray | list[np.ndarray], a: int, b: int) -> np.ndarray | l
 
 
 def _compiled(
-    data: np.ndarray | list[np.ndarray],
-    hash_below: int | None,
-    positions: np.ndarray | None,
-    gathered: np.ndarray | None,
-) -> tuple[list[list[tuple]], np.ndarray | None]:
+    data: np.ndarray | list[np.ndarray], hash_below: int | None
+) -> tuple[list[list[tuple]], np.ndarray | None, np.ndarray | None]:
     """The kernel over row ranges of a matrix or of a list of columns, one per thread:
-    each range's results, and the hashes below ``hash_below`` in row order."""
+    each range's results, and the wide hashes below ``hash_below`` with their rows, in
+    row order."""
+    # the kernel keeps the hashes at most a bound, which 2**64 - 1 is for every hash
+    most = None if hash_below is None or hash_below <= 0 else min(hash_below, 2**64) - 1
 
-    def run(bound: tuple[int, int]) -> tuple[list[tuple], bytes | None]:
+    def run(bound: tuple[int, int]) -> tuple[list[tuple], bytes | None, bytes | None]:
         a, b = bound
-        picks = None
-        if positions is not None and gathered is not None:
-            low, high = np.searchsorted(positions, [a, b])
-            picks = (np.ascontiguousarray(positions[low:high] - a), gathered[:, low:high])
-        return _moments.moments(_rows(data, a, b), hash_below, *(picks or ()))
+        return _moments.moments(_rows(data, a, b), most)
 
     rows = data.shape[0] if isinstance(data, np.ndarray) else len(data[0])
-    parts = run_parallel(run, row_ranges(rows))
-    hashes = None
-    if hash_below is not None:
-        hashes = np.concatenate([np.frombuffer(found, dtype=np.uint64) for _, found in parts])
-    return [columns for columns, _ in parts], hashes
+    bounds = row_ranges(rows)
+    parts = run_parallel(run, bounds)
+    columns = [found for found, _, _ in parts]
+    if hash_below is None:
+        return columns, None, None
+    if most is None:  # no hash is below 0
+        return columns, np.empty(0, np.uint64), np.empty(0, np.int64)
+    hashes = [np.frombuffer(kept or b"", dtype=np.uint64) for _, kept, _ in parts]
+    where = [
+        np.frombuffer(at or b"", dtype=np.int64) + a
+        for (_, _, at), (a, _) in zip(parts, bounds, strict=True)
+    ]
+    return columns, np.concatenate(hashes), np.concatenate(where)
 
 
 def _zero_signed(value: float, negzero: bool, poszero: bool, *, lowest: bool) -> float:
@@ -136,48 +140,36 @@ class ColumnsPass:
     """What one pass over a block's columns found (see :func:`column_moments`)."""
 
     moments: list[ColumnMoments]
-    gathered: np.ndarray | None  # columns x positions, float64
-    hashes: np.ndarray | None  # the rows' hashes below the bound asked for, in row order
+    hashes: np.ndarray | None  # the rows' wide hashes below the bound asked for, in row order
+    rows: np.ndarray | None  # the rows of those hashes
 
 
 def column_moments(
-    block: np.ndarray | Sequence[np.ndarray],
-    positions: np.ndarray | None = None,
-    hash_below: int | None = None,
+    block: np.ndarray | Sequence[np.ndarray], hash_below: int | None = None
 ) -> ColumnsPass:
     """Moments of each column of a 2-D float32/float64 array (any strides), or of each
     1-D array of a list of equal-length columns (no copy into one matrix).
 
-    In the same pass over the data: with ``positions``, sorted distinct rows, gathers the
-    float64 values of every column at them; with ``hash_below``, computes every row's
-    :func:`row_hashes` value and keeps those below it.
+    In the same pass over the data, with ``hash_below``, computes every row's
+    :func:`wide_row_hashes` value and keeps those below it, with their rows.
     """
     data = block if isinstance(block, np.ndarray) else [np.asarray(c) for c in block]
     matrix = isinstance(data, np.ndarray)
     columns = list(data.T) if matrix else data
     floats = (np.float32, np.float64)
     compiled = data.dtype in floats if matrix else all(c.dtype in floats for c in columns)
-    gathered = None
-    if positions is not None:
-        positions = np.asarray(positions, dtype=np.int64)
-        # the pass writes a row's values to every column's row of `gathered` together: a
-        # spare cache line per row keeps rows a whole number of pages long out of one
-        # another's cache sets
-        gathered = np.empty((len(columns), len(positions) + 8))[:, : len(positions)]
     if _moments is not None and compiled and columns:
-        parts, hashes = _compiled(data, hash_below, positions, gathered)
-        return ColumnsPass(_combine(parts, len(columns)), gathered, hashes)
-    hashes = None
+        parts, hashes, rows = _compiled(data, hash_below)
+        return ColumnsPass(_combine(parts, len(columns)), hashes, rows)
+    hashes = rows = None
     if hash_below is not None:
-        hashes = row_hashes(columns)
-        hashes = hashes[hashes < hash_below]
-    if gathered is not None:
-        for j, column in enumerate(columns):
-            gathered[j] = column[positions]
+        hashes = wide_row_hashes(columns)
+        rows = np.flatnonzero(hashes < np.uint64(hash_below))
+        hashes = hashes[rows]
     if matrix:
-        return ColumnsPass(_numpy_moments(data), gathered, hashes)
+        return ColumnsPass(_numpy_moments(data), hashes, rows)
     moments = [m for c in columns for m in _numpy_moments(c.reshape(-1, 1))]
-    return ColumnsPass(moments, gathered, hashes)
+    return ColumnsPass(moments, hashes, rows)
 
 
 def _combine(results: list[list[tuple]], columns: int) -> list[ColumnMoments]:
@@ -248,24 +240,43 @@ def _mix(z: np.ndarray) -> np.ndarray:
 def row_hashes(columns: Sequence[np.ndarray]) -> np.ndarray:
     """The 48-bit hash ``normlock-row-v1`` of every row of equal-length numeric
     ``columns`` (``uint64``); :mod:`normlock.stats.rows` defines it."""
+    return _row_hashes(columns, wide=False)
+
+
+def wide_row_hashes(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """The 64 bits whose top :data:`HASH_BITS` are :func:`row_hashes` (the rows' keys
+    for the reference sample of :mod:`normlock.stats.sample`)."""
+    return _row_hashes(columns, wide=True)
+
+
+def _row_hashes(columns: Sequence[np.ndarray], *, wide: bool) -> np.ndarray:
+    floats = _hashable(columns)
+    if _moments is None:
+        hashes = _numpy_wide_row_hashes(floats)
+        return hashes if wide else hashes >> np.uint64(64 - HASH_BITS)
+    out = np.empty(len(floats[0]), dtype=np.uint64)
+    run_parallel(
+        lambda r: _moments.row_hash(_rows(floats, *r), out[r[0] : r[1]], wide),
+        row_ranges(len(out)),
+    )
+    return out
+
+
+def _hashable(columns: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """``columns`` checked for equal lengths, as float32/float64 arrays."""
     if not columns:
         raise ValueError("row_hashes needs at least one column")
     rows = len(columns[0])
     for position, column in enumerate(columns):
         if np.shape(column) != (rows,):
             raise ValueError(f"column {position} has shape {np.shape(column)}, expected ({rows},)")
-    floats = [
+    return [
         c if c.dtype in (np.float32, np.float64) else np.asarray(c, np.float64) for c in columns
     ]
-    if _moments is None:
-        return _numpy_row_hashes(floats)
-    out = np.empty(rows, dtype=np.uint64)
-    run_parallel(lambda r: _moments.row_hash(_rows(floats, *r), out[r[0] : r[1]]), row_ranges(rows))
-    return out
 
 
-def _numpy_row_hashes(columns: Sequence[np.ndarray]) -> np.ndarray:
-    """The reference implementation of the row hash (and the fallback)."""
+def _numpy_wide_row_hashes(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """The reference implementation of the wide row hash (and the fallback)."""
     rows = len(columns[0])
     state = _mix(np.full(rows, len(columns), dtype=np.uint64))
     for position, column in enumerate(columns):
@@ -277,7 +288,7 @@ def _numpy_row_hashes(columns: Sequence[np.ndarray]) -> np.ndarray:
         state ^= bits
         state *= np.uint64(_MULTIPLIER)
         state ^= state >> np.uint64(32)
-    return _mix(state) >> np.uint64(64 - HASH_BITS)
+    return _mix(state)
 
 
 @dataclass(frozen=True)

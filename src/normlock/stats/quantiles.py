@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -78,19 +78,50 @@ def linear_quantiles(ordered: np.ndarray, probabilities: np.ndarray) -> np.ndarr
     """``numpy.quantile(ordered, probabilities, method="linear")`` for sorted finite
     ``ordered``, with numpy's arithmetic step for step (so the same bits), but reading
     the sorted values instead of partitioning a copy."""
-    last = ordered.size - 1
+    return linear_quantiles_of(ordered.__getitem__, ordered.size, probabilities)
+
+
+def linear_quantiles_of(
+    order_statistic: Callable[[np.ndarray], np.ndarray], size: int, probabilities: np.ndarray
+) -> np.ndarray:
+    """numpy's ``linear`` quantiles (the same bits) of ``size`` values whose order
+    statistics (0-based ranks, in total order) ``order_statistic`` returns."""
+    last = size - 1
     virtual = last * probabilities
     previous = np.floor(virtual).astype(np.intp)
-    previous[virtual >= last] = -1  # numpy's convention: the last value, at gamma + 1
+    previous[virtual >= last] = last  # numpy's convention: the last value, at gamma + 1
     previous[virtual < 0] = 0
-    following = np.where(previous == -1, -1, previous + 1)
-    gamma = virtual - previous
-    low, high = ordered[previous], ordered[following]
+    following = np.minimum(previous + 1, last)
+    gamma = virtual - np.where(virtual >= last, -1, previous)
+    low, high = order_statistic(previous), order_statistic(following)
     step = high - low
     out = low + step * gamma
     upper = gamma >= 0.5
     out[upper] = (high - step * (1 - gamma))[upper]
     return out
+
+
+def selected_quantiles(values: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """:func:`linear_quantiles` of unsorted finite ``values`` by selection (linear time,
+    no sort): ``values`` is partitioned in place, its multiset unchanged. A zero picked
+    gets the sign it has in total order (-0.0 before +0.0)."""
+    last = values.size - 1
+    placed: list[bool] = []
+
+    def order_statistic(ranks: np.ndarray) -> np.ndarray:
+        if not placed:  # one selection places every rank the quantiles read: r and r + 1
+            values.partition(np.unique(np.concatenate([ranks, np.minimum(ranks + 1, last)])))
+            placed.append(True)
+        picked = values[ranks]
+        zeros = picked == 0.0
+        if zeros.any():
+            negative = int(
+                np.count_nonzero((values < 0.0) | ((values == 0.0) & np.signbit(values)))
+            )
+            picked[zeros] = np.where(ranks[zeros] < negative, -0.0, 0.0)
+        return picked
+
+    return linear_quantiles_of(order_statistic, values.size, probabilities)
 
 
 @dataclass(frozen=True)
@@ -134,15 +165,6 @@ def content_seed(values: np.ndarray) -> int:
 def _empty_sample(store: QuantileStore) -> QuantileStore:
     """A sample-mode store of no values with ``store``'s settings."""
     return QuantileStore(store.limit, store.sample_size, 0, None)
-
-
-def chunk_seed(columns: Sequence[np.ndarray]) -> int:
-    """A deterministic fingerprint of a chunk, from 64 or so values of each column."""
-    seed = 0
-    for column in columns:
-        spread = column[:: max(1, len(column) // 64)]
-        seed = zlib.crc32(np.ascontiguousarray(spread).tobytes(), seed)
-    return seed ^ (len(columns[0]) if columns else 0)
 
 
 def as_samples(stores: Sequence[QuantileStore]) -> list[QuantileStore]:
@@ -268,6 +290,15 @@ class QuantileStore:
         incoming = QuantileStore.of_sample(picked, sample, finite, self.limit, self.sample_size)
         return self._as_sample().merge(incoming)
 
+    def taking(self, finite: np.ndarray) -> QuantileStore:
+        """A new exact store that also holds ``finite``, finite float64 values, keeping
+        the array itself (the caller gives it up: the store may reorder it)."""
+        if self.parts is None or self.count + finite.size > self.limit:
+            raise ValueError("taking() needs an exact store with room for the values")
+        return QuantileStore(
+            self.limit, self.sample_size, self.count + finite.size, (*self.parts, finite)
+        )
+
     @classmethod
     def of_sample(
         cls, picked: np.ndarray, sample: RowSample, count: int, limit: int, sample_size: int
@@ -321,10 +352,14 @@ class QuantileStore:
     def quantiles(self, probabilities: np.ndarray | list[float]) -> np.ndarray:
         """Quantiles at ``probabilities`` (numpy ``linear``; of the sample in sample mode)."""
         probabilities = np.asarray(probabilities, dtype=np.float64)
-        values = self.sorted_values()
-        if values.size == 0:
+        if self.count == 0:
             return np.full(probabilities.shape, np.nan)
-        return linear_quantiles(values, probabilities)
+        if self.parts is not None and "sorted" not in self._cache and probabilities.size <= 8:
+            # a few exact quantiles: select them (linear time) instead of sorting; the
+            # store's own arrays may be reordered, their values stay the same
+            values = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
+            return selected_quantiles(values, probabilities)
+        return linear_quantiles(self.sorted_values(), probabilities)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; exact values are stored sorted, so the form is canonical."""

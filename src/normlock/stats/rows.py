@@ -131,18 +131,18 @@ class RowSketch:
         cut = _likely_cut(rows, self.k)
         return min(cut, int(self.hashes[-1])) if self.saturated else cut
 
-    def update_below(self, hashes: np.ndarray, rows: int, cut: int) -> RowSketch | None:
-        """A sketch that also covers ``rows`` rows whose hashes below ``cut`` (from
-        :meth:`cut`) are ``hashes``; None in the rare case that these do not settle it
-        (many duplicate rows), when :meth:`update_hashes` needs all of the rows' hashes."""
+    def update_below(self, distinct: np.ndarray, rows: int, cut: int) -> RowSketch | None:
+        """A sketch that also covers ``rows`` rows whose distinct hashes below ``cut``
+        (from :meth:`cut`) are ``distinct``, sorted; None in the rare case that these do
+        not settle it (many duplicate rows), when :meth:`update_hashes` needs all of the
+        rows' hashes."""
         settled = cut >= 2**HASH_BITS or (self.saturated and cut >= self.hashes[-1])
-        distinct = _sorted_distinct(hashes)
         if not settled and len(distinct) < self.k:
             return None
         if rows == 0:
             return self
         if len(self.hashes) == 0:  # the first rows: nothing to merge with
-            kept = distinct[: self.k]
+            kept = distinct[: self.k].copy()
             kept.flags.writeable = False
             return RowSketch(self.k, self.rows + rows, kept)
         return RowSketch(self.k, self.rows + rows, self._kept_with(distinct))

@@ -24,15 +24,8 @@ from typing import Any
 import numpy as np
 
 from normlock.stats.exact import UNIT_BITS
-from normlock.stats.kernel import column_moments
-from normlock.stats.quantiles import (
-    DEFAULT_EXACT_LIMIT,
-    DEFAULT_SAMPLE_SIZE,
-    QuantileStore,
-    RowSample,
-    chunk_seed,
-    sample_rng,
-)
+from normlock.stats.kernel import ColumnMoments, column_moments
+from normlock.stats.quantiles import DEFAULT_EXACT_LIMIT, QuantileStore
 from normlock.stats.rounding import ratio_to_float, sqrt_ratio_to_float
 
 
@@ -95,69 +88,31 @@ class Summary:
         cls, block: np.ndarray | Sequence[np.ndarray], exact_limit: int = DEFAULT_EXACT_LIMIT
     ) -> list[Summary]:
         """Summaries of each column of a 2-D float array (or of a list of equal-length
-        1-D columns), computed together."""
-        return cls.of_chunk(block, exact_limit)[0]
-
-    @classmethod
-    def of_chunk(
-        cls,
-        block: np.ndarray | Sequence[np.ndarray],
-        exact_limit: int = DEFAULT_EXACT_LIMIT,
-        sampling: tuple[float, int, int] | None = None,
-        prior: Sequence[QuantileStore] | None = None,
-        hash_below: int | None = None,
-    ) -> tuple[list[Summary], np.ndarray | None]:
-        """:meth:`of_columns` for one chunk of a streamed fit, and the hashes of its rows
-        (:mod:`normlock.stats.rows`) that fall below ``hash_below``, from the same pass.
-
-        ``sampling`` is ``(tau, size, seed)`` when quantile stores may become samples: one
-        row sample, seeded from ``seed`` and the block's content, is then shared by the
-        columns that need it. ``prior`` are the columns' stores so far: a column's chunk
-        store starts as a sample only when that store is one already or its finite values
-        with this chunk's pass ``exact_limit`` (without ``prior``, whenever sampling is on).
-        """
+        1-D columns), computed together, every finite value kept in the quantile store
+        (up to ``exact_limit``, then a sample)."""
         columns = _as_columns(block)
         matrix = isinstance(block, np.ndarray) and block.dtype in (np.float32, np.float64)
-        rows = len(columns[0]) if columns else 0
-        sample = None
-        if sampling is not None:  # drawn first, so that the pass gathers its rows
-            tau, size, seed = sampling
-            rng = sample_rng(seed, rows, chunk_seed(columns))
-            sample = RowSample.draw(rows, tau, size, rng)
-        size = sampling[1] if sampling is not None else DEFAULT_SAMPLE_SIZE
-        found = column_moments(
-            block if matrix else columns,
-            None if sample is None else sample.positions,
-            hash_below,
+        found = column_moments(block if matrix else columns)
+        return [
+            cls.of_moments(m, QuantileStore(exact_limit).update(column, None, m.count))
+            for column, m in zip(columns, found.moments, strict=True)
+        ]
+
+    @classmethod
+    def of_moments(cls, moments: ColumnMoments, quantiles: QuantileStore | None = None) -> Summary:
+        """The summary of a column with these counts, extrema and sums (and quantile
+        store: none by default, for a summary that answers no quantile query)."""
+        return cls(
+            count=moments.count,
+            nan=moments.nan,
+            posinf=moments.posinf,
+            neginf=moments.neginf,
+            min=moments.min,
+            max=moments.max,
+            sum_units=moments.sum_units,
+            sum_sq_units=moments.sum_sq_units,
+            quantiles=QuantileStore() if quantiles is None else quantiles,
         )
-        moments, gathered = found.moments, found.gathered
-        out = []
-        for j, (column, m) in enumerate(zip(columns, moments, strict=True)):
-            before = None if prior is None else prior[j]
-            sampled_here = sample is not None and (
-                before is None or not before.exact or before.count + m.count > exact_limit
-            )
-            if sampled_here and m.count:  # a chunk that tips the column past its limit
-                picked = gathered[j]
-                store = QuantileStore.of_sample(picked, sample, m.count, exact_limit, size)
-            elif sampled_here:  # starts as a sample; with no finite value, an empty one
-                store = QuantileStore(exact_limit, size)
-            else:
-                store = QuantileStore(exact_limit, size).update(column, None, m.count)
-            out.append(
-                cls(
-                    count=m.count,
-                    nan=m.nan,
-                    posinf=m.posinf,
-                    neginf=m.neginf,
-                    min=m.min,
-                    max=m.max,
-                    sum_units=m.sum_units,
-                    sum_sq_units=m.sum_sq_units,
-                    quantiles=store,
-                )
-            )
-        return out, found.hashes
 
     def update(self, values: np.ndarray) -> Summary:
         """A new summary that also covers the 1-D array ``values``."""

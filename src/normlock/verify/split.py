@@ -6,8 +6,9 @@ gives back its statistics bit for bit: each locked feature's parameters and refe
 statistics (count, missing, min, max, mean, std) are compared with both refits
 (:func:`normlock.diff.diff_locks`), and the verdict names the one that matches.
 
-Quantiles beyond the exact limit come from a randomised sketch and cannot be reproduced
-bit for bit; for such features only the exact reference statistics are compared.
+Quantiles come from the values themselves or from a sample of rows chosen by their
+content, so they too are reproduced bit for bit; the refits use the lock's own
+``exact_limit`` (recorded in its provenance), which decides which of the two a step read.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from normlock.diff import diff_locks
 from normlock.errors import ColumnNotFoundError, InputError, NormlockWarning
 from normlock.frames import read_columns
 from normlock.lock import Lock
+from normlock.stats import DEFAULT_EXACT_LIMIT
 from normlock.verify.cause import json_number
 from normlock.verify.data import chunks_of
 
@@ -36,13 +38,11 @@ class FeatureMatch:
         matches: candidate -> whether its parameters are bit-identical.
         differences: candidate -> largest relative difference of a statistic (0 when
             equal).
-        sketched: only reference statistics were compared (its quantiles are sketched).
     """
 
     feature: str
     matches: dict[str, bool]
     differences: dict[str, float]
-    sketched: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,6 @@ class SplitReport:
                     "feature": f.feature,
                     "matches": f.matches,
                     "differences": {k: json_number(v) for k, v in f.differences.items()},
-                    "sketched": f.sketched,
                 }
                 for f in self.features
             ],
@@ -122,18 +121,23 @@ def _refit(lock: Lock, sources: list[Any]) -> tuple[Lock, int]:
             yield {name: read.arrays[name] for name in columns}
 
     spec = {k: v for k, v in lock.spec.items() if k != "target"}
+    limit = int(lock.provenance.get("exact_limit", DEFAULT_EXACT_LIMIT))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NormlockWarning)
-        refit = fit(chunks, spec or None, target=target, target_spec=lock.spec.get("target"))
+        refit = fit(
+            chunks,
+            spec or None,
+            target=target,
+            target_spec=lock.spec.get("target"),
+            exact_limit=limit,
+        )
     return refit, int(refit.provenance["rows"])
 
 
-def _comparison(lock: Lock, candidate: Lock, sketched: set[str]) -> dict[str, tuple[bool, float]]:
+def _comparison(lock: Lock, candidate: Lock) -> dict[str, tuple[bool, float]]:
     found = {name: (True, 0.0) for name in lock.feature_names}
     for change in diff_locks(lock, candidate).changes:
-        if change.feature in found and (
-            change.feature not in sketched or change.kind == "reference"
-        ):
+        if change.feature in found:
             _, largest = found[change.feature]
             size = abs(change.relative) if change.relative is not None else float("inf")
             found[change.feature] = (False, max(largest, size))
@@ -156,17 +160,15 @@ def compare_split(lock: Lock, train: Any, holdout: Any) -> SplitReport:
     both_lock, both_rows = _refit(lock, [train, holdout])
     if both_rows == train_rows:
         raise InputError("the holdout split has no rows: nothing to tell apart")
-    sketched = {f.name for f in lock.features if f.reference.get("quantile_mode") != "exact"}
     by_candidate = {
-        "train": _comparison(lock, train_lock, sketched),
-        "train+holdout": _comparison(lock, both_lock, sketched),
+        "train": _comparison(lock, train_lock),
+        "train+holdout": _comparison(lock, both_lock),
     }
     features = tuple(
         FeatureMatch(
             name,
             {c: by_candidate[c][name][0] for c in CANDIDATES},
             {c: by_candidate[c][name][1] for c in CANDIDATES},
-            name in sketched,
         )
         for name in lock.feature_names
     )

@@ -1,0 +1,265 @@
+"""A sample of rows determined by their content: the rows whose hash is among the k smallest.
+
+Every row of a fit has a 64-bit hash of its feature values (:func:`wide_row_hashes`; its
+top 48 bits are the row sketch's hash, :mod:`normlock.stats.rows`). A
+:class:`HashSample` keeps the ``k`` distinct rows of smallest hash, each with the number
+of times it occurred and its values: those of the hashed columns and of the columns
+carried beside them (a target), which tell apart rows of equal features. Rows are
+ordered by hash, then by the carried values' bits. As in the hash, a hashed column's
+``-0.0`` is kept as ``+0.0`` and every NaN as one NaN. The sample depends only on the
+multiset of rows, never on how they were chunked, ordered or merged, so a lock's
+reference quantiles are the same bits for any split of the same rows, on one machine or
+many.
+
+While a fit has at most ``k`` distinct rows the sample holds all of them with their
+counts, and its quantiles are exact (numpy's ``linear`` quantiles of every value). Past
+that it is a uniform sample of the distinct rows, and a quantile of it is within
+``rank_error`` of the asked rank at 99% confidence (Dvoretzky–Kiefer–Wolfowitz over the
+effective number of rows, ``(Σ counts)² / Σ counts²``, which is the number of rows kept
+when no row repeats). Two different rows share a 64-bit hash with odds of about
+``rows × k / 2**64`` (4e-8 for ten million rows), and would then be counted as one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from normlock.stats.quantiles import (
+    CONFIDENCE,
+    DEFAULT_SAMPLE_SIZE,
+    linear_quantiles_of,
+    total_order,
+)
+
+_ALL = 2**64
+
+
+def likely_cut(rows: int, k: int) -> int:
+    """An exclusive bound below which at least ``k`` of the 64-bit hashes of ``rows``
+    distinct rows fall, but with odds of about 1e-15: hashes are uniform, so the
+    ``(k + 8 sqrt(k)) / rows`` quantile of their range (no bound, ``2**64``, while most
+    rows may be among the k)."""
+    if rows <= 2 * k:
+        return _ALL
+    return min(_ALL, int(_ALL * (k + 8 * math.sqrt(k)) / rows))
+
+
+@dataclass(frozen=True, eq=False)
+class HashSample:
+    """The distinct rows of smallest hash, with their counts. Immutable.
+
+    Attributes:
+        k: distinct rows kept at most.
+        hashes: their 64-bit hashes, sorted ascending, distinct (``uint64``).
+        counts: how often each kept row occurred (``int64``).
+        values: the kept rows' values (``float64``, rows x columns), the carried columns
+            last.
+        carried: how many of the last columns are carried, not hashed.
+    """
+
+    k: int = DEFAULT_SAMPLE_SIZE
+    hashes: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
+    counts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    values: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    carried: int = 0
+
+    @classmethod
+    def empty(cls, columns: int, carried: int = 0, k: int = DEFAULT_SAMPLE_SIZE) -> HashSample:
+        """A sample of no rows of ``columns`` columns, the last ``carried`` of them not
+        hashed."""
+        return cls(
+            k, np.empty(0, np.uint64), np.empty(0, np.int64), np.empty((0, columns)), carried
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HashSample):
+            return NotImplemented
+        return (
+            (self.k, self.carried) == (other.k, other.carried)
+            and np.array_equal(self.hashes, other.hashes)
+            and np.array_equal(self.counts, other.counts)
+            and np.array_equal(self.values.view(np.uint64), other.values.view(np.uint64))
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def saturated(self) -> bool:
+        """True when ``k`` rows are kept, so that the sample may leave rows out."""
+        return len(self.hashes) >= self.k
+
+    def cut(self, rows: int) -> int:
+        """An exclusive bound for the hashes of ``rows`` new rows: those at or above it
+        cannot enter the sample, but with odds of about 1e-15 (:meth:`update` detects it)."""
+        cut = likely_cut(rows, self.k)
+        return min(cut, int(self.hashes[-1]) + 1) if self.saturated else cut
+
+    def update(
+        self,
+        hashes: np.ndarray,
+        rows: np.ndarray,
+        block: np.ndarray | Sequence[np.ndarray],
+        carried: Sequence[np.ndarray],
+        cut: int,
+    ) -> HashSample | None:
+        """The sample that also covers a chunk (``block``: a 2-D array or a list of
+        columns, hashed; ``carried``: its carried columns), given the hashes of its rows
+        below ``cut`` (from :meth:`cut`), in ascending order, and those ``rows``; None in
+        the rare case that these do not settle it (many repeated rows), when the caller
+        must pass every row's hash (``cut = 2**64``)."""
+        bits = [np.asarray(c[rows], np.float64) for c in carried]
+        order, starts = self._grouped(hashes, bits, ascending=True)
+        settled = cut >= _ALL or (self.saturated and cut > int(self.hashes[-1]))
+        if not settled and len(starts) < self.k:
+            return None
+        firsts = order[starts[: self.k]]  # one row of each of the chunk's k first distinct
+        counts = np.diff(np.append(starts, len(order)))[: self.k].astype(np.int64)
+        picked = rows[firsts]
+        if isinstance(block, np.ndarray):  # whole rows at once: no strided reads
+            values = np.empty((len(picked), block.shape[1] + len(carried)))
+            values[:, : block.shape[1]] = np.take(block, picked, axis=0)
+            hashed = block.shape[1]
+        else:
+            values = np.empty((len(picked), len(block) + len(carried)))
+            for j, column in enumerate(block):
+                values[:, j] = column[picked]
+            hashed = len(block)
+        # the hash makes -0.0 and +0.0, and every NaN, one value: so does the sample
+        features = values[:, :hashed]
+        features[features == 0.0] = 0.0
+        features[np.isnan(features)] = np.nan
+        for j, column in enumerate(carried):
+            values[:, hashed + j] = column[picked]
+        return self._with(hashes[firsts], counts, values)
+
+    def merge(self, other: HashSample) -> HashSample:
+        """A sample of the rows of both; neither argument changes."""
+        if (other.k, other.carried) != (self.k, self.carried):
+            raise ValueError(
+                f"cannot merge samples of k={self.k}, carried={self.carried} and "
+                f"k={other.k}, carried={other.carried}"
+            )
+        return self._with(other.hashes, other.counts, other.values)
+
+    def _with(self, hashes: np.ndarray, counts: np.ndarray, values: np.ndarray) -> HashSample:
+        if self.saturated:  # rows above the largest kept hash cannot enter
+            below = hashes <= self.hashes[-1]
+            hashes, counts, values = hashes[below], counts[below], values[below]
+        if len(self.hashes) and len(hashes):
+            hashes, counts, values = self._distinct(
+                np.concatenate([self.hashes, hashes]),
+                np.concatenate([self.counts, counts]),
+                np.concatenate([self.values, values]),
+            )
+        elif not len(hashes):
+            return self
+        k = self.k
+        return HashSample(k, hashes[:k], counts[:k], values[:k], self.carried)
+
+    def _grouped(
+        self, hashes: np.ndarray, carried: Sequence[np.ndarray], *, ascending: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The order that sorts rows by hash, then by their ``carried`` values' bits,
+        and where each run of equal rows starts in it (``ascending``: the hashes are
+        sorted already)."""
+        bits = [np.ascontiguousarray(c).view(np.uint64) for c in carried]
+        if bits:
+            order = np.lexsort((*bits, hashes))
+        else:
+            order = np.arange(len(hashes)) if ascending else np.argsort(hashes, kind="stable")
+        if len(order) < 2:
+            return order, np.arange(len(order))
+        ordered = hashes[order]
+        first = ordered[1:] != ordered[:-1]
+        for column in bits:
+            ordered = column[order]
+            first |= ordered[1:] != ordered[:-1]
+        return order, np.flatnonzero(np.concatenate(([True], first)))
+
+    def _distinct(
+        self, hashes: np.ndarray, counts: np.ndarray, values: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows in sample order, repeats made one row with their counts added."""
+        carried = values[:, values.shape[1] - self.carried :]
+        order, starts = self._grouped(hashes, [carried[:, j] for j in range(self.carried)])
+        firsts = order[starts]
+        if len(starts) == len(order):
+            return hashes[firsts], counts[firsts], values[firsts]
+        return hashes[firsts], np.add.reduceat(counts[order], starts), values[firsts]
+
+    @property
+    def rows(self) -> int:
+        """Rows the kept hashes stand for (repeats included)."""
+        return int(self.counts.sum())
+
+    def column(self, j: int, limit: int) -> SampledValues:
+        """Column ``j``'s finite values in the sample, for quantile queries."""
+        return SampledValues.of(self.values[:, j], self.counts, not self.saturated, limit)
+
+
+@dataclass(frozen=True)
+class SampledValues:
+    """One column's finite values in a :class:`HashSample`, sorted, with their counts.
+
+    It answers the quantile queries a method's fit asks of a summary's store.
+
+    Attributes:
+        sorted: distinct kept values in total order (``-0.0`` before ``+0.0``).
+        counts: how often each occurred.
+        exact: True when the sample holds every row (quantiles exact).
+        limit: the fit's ``exact_limit``, for messages.
+    """
+
+    sorted: np.ndarray
+    counts: np.ndarray
+    exact: bool
+    limit: int
+
+    @classmethod
+    def of(cls, values: np.ndarray, counts: np.ndarray, exact: bool, limit: int) -> SampledValues:
+        """The finite ``values``, each occurring ``counts`` times, put in total order."""
+        finite = np.isfinite(values)
+        if not finite.all():
+            values, counts = values[finite], counts[finite]
+        if not counts.size or counts.max() == 1:  # no repeats: a plain sort
+            return cls(total_order(values), counts, exact, limit)
+        order = np.argsort(values, kind="stable")
+        zeros = np.flatnonzero(values[order] == 0.0)  # one run: -0.0 first
+        if zeros.size:
+            run = order[zeros]
+            order[zeros] = run[np.argsort(~np.signbit(values[run]), kind="stable")]
+        return cls(values[order], counts[order], exact, limit)
+
+    @property
+    def count(self) -> int:
+        """Values the kept rows stand for."""
+        return int(self.counts.sum())
+
+    @property
+    def rank_error(self) -> float:
+        """Rank-error bound of the quantiles at 99% confidence (0 when exact)."""
+        if self.exact:
+            return 0.0
+        total, squares = float(self.counts.sum()), float(np.square(self.counts, dtype=float).sum())
+        effective = max(1.0, total * total / squares) if squares else 1.0
+        return math.sqrt(math.log(2 / (1 - CONFIDENCE)) / (2 * effective))
+
+    def quantiles(self, probabilities: Sequence[float] | np.ndarray) -> np.ndarray:
+        """numpy ``linear`` quantiles of the values, each repeated as often as it occurred."""
+        probabilities = np.asarray(probabilities, dtype=np.float64)
+        if not self.sorted.size:
+            return np.full(probabilities.shape, np.nan)
+        ends = np.cumsum(self.counts)
+
+        def order_statistic(ranks: np.ndarray) -> np.ndarray:
+            return self.sorted[np.searchsorted(ends, ranks, side="right")]
+
+        return linear_quantiles_of(order_statistic, int(ends[-1]), probabilities)
+
+    def sorted_values(self) -> np.ndarray:
+        """Every value, repeats included, in total order."""
+        return np.repeat(self.sorted, self.counts)
