@@ -143,12 +143,11 @@ def fit(
     if rows == 0:
         raise InputError("no data to fit on: every chunk was empty")
     replay = _replayer(chunks if rereadable else None, names, exact_limit)
-    # the fits select or sort quantiles with the GIL released: on all cores
+    features = list(enumerate(fitted.states.values()))
+    # fits that select or sort quantiles (the GIL released) run on all cores
+    spread = run_parallel if any(s.keeps_values for s in fitted.states.values()) else _inline
     locked = tuple(
-        run_parallel(
-            lambda item: _fit_feature(item[1], replay, fitted.sample, item[0]),
-            list(enumerate(fitted.states.values())),
-        )
+        spread(lambda item: _fit_feature(item[1], replay, fitted.sample, item[0]), features)
     )
     target_lock = None
     if target_state is not None:
@@ -175,6 +174,10 @@ def fit(
         for message in found:
             warnings.warn(f"feature {name!r}: {message}", NormlockWarning, stacklevel=2)
     return lock
+
+
+def _inline(function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    return [function(item) for item in items]
 
 
 def _unwrap(item: Any, rows_before: int) -> tuple[Any, Origin]:
