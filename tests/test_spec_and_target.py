@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,3 +104,27 @@ def test_target_as_array() -> None:
 def test_lock_without_target_refuses_target_transform() -> None:
     with pytest.raises(nl.InputError, match="no target"):
         nl.fit(DATA[["a"]]).transform_target([1.0])
+
+
+def _label_warnings(frame: Any) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lock = nl.fit(frame, target="target")
+    found = [str(w.message) for w in caught if "classification label" in str(w.message)]
+    assert len(found) == len(lock.target.warnings)
+    return found
+
+
+def test_a_classification_label_as_target_is_warned_about() -> None:
+    """scikit-learn's breast cancer and iris targets are class labels; the diabetes
+    target (integers, but 214 distinct values) is a regression target."""
+    from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+
+    assert (
+        "2 distinct integer values: 0, 1"
+        in _label_warnings(load_breast_cancer(as_frame=True).frame)[0]
+    )
+    assert (
+        "3 distinct integer values: 0, 1, 2" in _label_warnings(load_iris(as_frame=True).frame)[0]
+    )
+    assert _label_warnings(load_diabetes(as_frame=True).frame) == []

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from normlock import __version__
+from normlock.advise.targets import label_warning
 from normlock.chain import FeatureLock, Step, as_float64
 from normlock.errors import (
     ColumnNotFoundError,
@@ -154,7 +155,7 @@ def fit(
         if target_name is None:
             target_lock = _fit_target_array(target_state, target, rows, exact_limit)
         else:
-            target_lock = _fit_feature(target_state, replay, fitted.sample, len(fitted.states))
+            target_lock = _fit_target(target_state, replay, fitted.sample, len(fitted.states))
     lock = Lock(
         features=locked,
         columns=tuple(c for c in columns if c != target_name),
@@ -491,4 +492,13 @@ def _fit_target_array(
     fitted = _Pass({state.spec.name: state})
     fitted.update(read, Origin())
     replay = _replayer(lambda: iter([read.arrays]), None, exact_limit)
-    return _fit_feature(state, replay, fitted.sample, 0)
+    return _fit_target(state, replay, fitted.sample, 0)
+
+
+def _fit_target(state: _FeatureState, replay: Replay, sample: HashSample, j: int) -> FeatureLock:
+    """:func:`_fit_feature` for the target, with a warning when it looks like a label."""
+    locked = _fit_feature(state, replay, sample, j)
+    column = sample.values[:, j]
+    distinct = np.unique(column[np.isfinite(column)])
+    found = label_warning(state.spec.name, distinct, not sample.saturated)
+    return locked if found is None else replace(locked, warnings=(*locked.warnings, found))
