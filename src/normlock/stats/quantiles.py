@@ -253,41 +253,24 @@ class QuantileStore:
         kept = max(1, self.held)
         return math.sqrt(math.log(2 / (1 - CONFIDENCE)) / (2 * kept))
 
-    def update(
-        self,
-        values: np.ndarray,
-        sample: RowSample | None = None,
-        finite: int | None = None,
-        sampled: np.ndarray | None = None,
-    ) -> QuantileStore:
-        """A new store that also holds the finite entries of the 1-D array ``values``.
-
-        ``sample`` is the chunk's row sample shared by several columns (``values`` is then
-        the whole chunk column, aligned with its rows); ``finite`` is the number of finite
-        entries when the caller knows it, and ``sampled`` the column's values at the
-        sample's positions when already gathered. In sample mode only those rows are read.
-        """
+    def update(self, values: np.ndarray, finite: int | None = None) -> QuantileStore:
+        """A new store that also holds the finite entries of the 1-D array ``values``
+        (``finite`` of them, when the caller knows how many)."""
         values = np.asarray(values)
         if finite is None:
             finite = int(np.count_nonzero(np.isfinite(values)))
         if finite == 0:
             return self
+        kept = values.astype(np.float64)
+        if finite < kept.size:
+            kept = kept[np.isfinite(kept)]
         if self.parts is not None and self.count + finite <= self.limit:
-            kept = values.astype(np.float64)
-            if finite < kept.size:
-                kept = kept[np.isfinite(kept)]
-            return QuantileStore(
-                self.limit, self.sample_size, self.count + finite, (*self.parts, kept)
-            )
-        if sample is None:
-            clean = values.astype(np.float64)
-            clean = clean[np.isfinite(clean)]
-            rng = sample_rng(self.count, clean.size, content_seed(clean))
-            sample = RowSample.draw(clean.size, self.tau, self.sample_size, rng)
-            picked = clean[sample.positions]
-        else:
-            picked = values[sample.positions] if sampled is None else sampled
-        incoming = QuantileStore.of_sample(picked, sample, finite, self.limit, self.sample_size)
+            return self.taking(kept)
+        rng = sample_rng(self.count, kept.size, content_seed(kept))
+        sample = RowSample.draw(kept.size, self.tau, self.sample_size, rng)
+        incoming = QuantileStore.of_sample(
+            kept[sample.positions], sample, finite, self.limit, self.sample_size
+        )
         return self._as_sample().merge(incoming)
 
     def taking(self, finite: np.ndarray) -> QuantileStore:

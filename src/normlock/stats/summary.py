@@ -94,7 +94,7 @@ class Summary:
         matrix = isinstance(block, np.ndarray) and block.dtype in (np.float32, np.float64)
         found = column_moments(block if matrix else columns)
         return [
-            cls.of_moments(m, QuantileStore(exact_limit).update(column, None, m.count))
+            cls.of_moments(m, QuantileStore(exact_limit).update(column, m.count))
             for column, m in zip(columns, found.moments, strict=True)
         ]
 
