@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn import datasets
+from sklearn.preprocessing import StandardScaler
 
 import normlock as nl
 from normlock.errors import DomainError
@@ -353,6 +354,154 @@ def _synthetic_only(data: Data, lock: Lock) -> Iterator[Scenario]:
     )
 
 
+def _min_max(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Min-max over the served batch itself, to [low, high]."""
+    return low + (high - low) * (values - values.min()) / (values.max() - values.min())
+
+
+def _within(values: np.ndarray, low: float, high: float) -> bool:
+    """Whether every value lies in [low, high], give or take 5% of its width."""
+    slack = 0.05 * (high - low)
+    return bool(values.min() >= low - slack and values.max() <= high + slack)
+
+
+def _through_lock(lock: Lock, batch: Columns) -> Columns:
+    """``batch`` through the lock, feature by feature: a feature whose chain rejects its
+    values (a log step on negative values) is left as it came, as a pipeline that skips it."""
+    return _normalize_again(lock, batch)
+
+
+def _conventions(data: Data, lock: Lock) -> Iterator[Scenario]:
+    """Served values already normalized by another convention before the lock."""
+    served = data.served
+    names = list(served)
+    all_names = frozenset(names)
+    l2 = {n: v / np.linalg.norm(v) for n, v in served.items()}
+    yield Scenario(
+        f"{data.name}: unit L2 norm over the served batch",
+        lock,
+        l2,
+        "raw",
+        (Expect("double_normalization", _visible(served, l2), ("unit L2 norm",), all_names),),
+    )
+    affine = frozenset(
+        f.name
+        for f in lock.features
+        if all(s.method in ("standard", "minmax", "maxabs", "robust") for s in f.steps)
+    )
+    yield Scenario(
+        f"{data.name}: unit L2 norm before the lock",
+        lock,
+        _through_lock(lock, l2),
+        "normalized",
+        (Expect("double_normalization", _visible(served, l2) & affine, ("unit L2 norm",), affine),),
+        tolerated=frozenset({"drift"}) if affine != all_names else frozenset(),
+    )
+    # a training column within [-1, 1] with negative values could be served raw there
+    signed = frozenset(
+        n for n in names if _within(data.train[n], -1, 1) and data.train[n].min() < -0.1
+    )
+    symmetric = {n: _min_max(v, -1.0, 1.0) for n, v in served.items()}
+    yield Scenario(
+        f"{data.name}: min-max to [-1, 1] over the served batch",
+        lock,
+        symmetric,
+        "raw",
+        (
+            Expect(
+                "double_normalization",
+                _visible(served, symmetric) - signed,
+                ("[-1, 1]",),
+                all_names - signed,
+            ),
+        ),
+    )
+    bounded = frozenset(n for n in names if _within(data.train[n], 0, 1))
+    unit = {n: v if n in bounded else _min_max(v, 0.0, 1.0) for n, v in served.items()}
+    scaled = all_names - bounded
+    yield Scenario(
+        f"{data.name}: min-max to [0, 1] where a column is not in [0, 1] already",
+        lock,
+        unit,
+        "raw",
+        (Expect("double_normalization", _visible(served, unit), ("[0, 1]",), scaled),),
+    )
+    train = np.column_stack([data.train[n] for n in names])
+    other = (train - train.mean(0)) * 1.15 + train.mean(0) + 0.3 * train.std(0)
+    standardized = StandardScaler().fit(other).transform(np.column_stack(list(served.values())))
+    elsewhere = {n: standardized[:, i] for i, n in enumerate(names)}
+    rows = len(served[names[0]])
+    words = ("already", "StandardScaler fitted on other data") if rows >= 150 else ("already",)
+    yield Scenario(
+        f"{data.name}: a StandardScaler fitted on other data",
+        lock,
+        elsewhere,
+        "raw",
+        (Expect("double_normalization", _visible(served, elsewhere), words, all_names),),
+    )
+
+
+def _drift_that_stays_drift(data: Data, lock: Lock) -> Iterator[Scenario]:
+    """Every feature moved by one training SD and spread ×1.2, in its own units."""
+    served = data.served
+    moved = {n: (v - v.mean()) * 1.2 + v.mean() + np.std(data.train[n]) for n, v in served.items()}
+    yield Scenario(
+        f"{data.name}: every feature drifted in its own units",
+        lock,
+        moved,
+        "raw",
+        (Expect("drift", _visible(served, moved), ("population changed",), frozenset(served)),),
+    )
+
+
+def normalized_training() -> Iterator[Scenario]:
+    """Training data already normalized (columns of unit L2 norm over the full dataset, in
+    [-1, 1]; proportions in [0, 1]) that drifts: drift, not "already normalized"."""
+    diabetes = datasets.load_diabetes(scaled=True)
+    data = _split("scaled diabetes", diabetes.data, list(diabetes.feature_names), 6)
+    lock = data.lock()
+    moved = {n: v * 1.5 + np.std(data.train[n]) for n, v in data.served.items()}
+    yield Scenario(
+        "scaled diabetes: ok",
+        lock,
+        data.served,
+        "raw",
+        (),
+    )
+    yield Scenario(
+        "scaled diabetes: every feature drifted",
+        lock,
+        moved,
+        "raw",
+        (
+            Expect(
+                "drift",
+                _visible(data.served, moved),
+                ("population changed",),
+                frozenset(moved),
+            ),
+        ),
+    )
+    rng = np.random.default_rng(7)
+    train = {f"share_{i}": rng.beta(2, 5 + i, 3000) for i in range(6)}
+    served = {f"share_{i}": rng.beta(3, 4 + i, 800) for i in range(6)}
+    yield Scenario(
+        "proportions: drift within [0, 1]",
+        nl.fit(train),
+        served,
+        "raw",
+        (Expect("drift", _visible(train, served), ("population changed",), frozenset(served)),),
+    )
+    unit = {n: _min_max(v, 0.0, 1.0) for n, v in served.items()}
+    yield Scenario(
+        "proportions: min-max to [0, 1], already in [0, 1] in training",
+        nl.fit(train),
+        unit,
+        "raw",
+        (Expect("drift", _visible(train, unit), ("population changed",), frozenset(unit)),),
+    )
+
+
 def _selection_drift(data: Data, lock: Lock) -> Iterator[Scenario]:
     cancer = datasets.load_breast_cancer()
     columns = [n.replace(" ", "_") for n in cancer.feature_names]
@@ -380,4 +529,7 @@ def scenarios() -> list[Scenario]:
             found.extend(_synthetic_only(data, lock))
         if data.name == "breast_cancer":
             found.extend(_selection_drift(data, lock))
+        found.extend(_conventions(data, lock))
+        found.extend(_drift_that_stays_drift(data, lock))
+    found.extend(normalized_training())
     return found

@@ -163,14 +163,21 @@ def diff(
 def demo(
     directory: Annotated[
         Path | None,
-        typer.Option("--dir", help="Where to write the demo files (default: a temp dir)."),
+        typer.Option(
+            "--dir",
+            help="Keep every file the demo makes here (default: a temporary folder, removed "
+            "at the end).",
+        ),
     ] = None,
 ) -> None:
-    """Run the whole journey on generated data: fit, lock, load, apply, invert, verify.
+    """Run the journey on generated data, offline: fit and lock; verify, check-leakage and
+    monitor each catch a mistake; push, promote and check in an SQLite registry.
 
     Examples:
 
         normlock demo
+
+        normlock demo --dir demo/
     """
     from normlock.demo import run_demo
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from normlock.errors import InputError
 from normlock.lock import Lock
+from normlock.monitor.conventions import lock_inputs, relabel
 from normlock.monitor.diagnosis import Verdict, diagnose
 from normlock.monitor.expected import Expected, expected_for
 from normlock.monitor.findings import DriftReport, Finding
@@ -79,6 +80,10 @@ def build_report(lock: Lock, profile: Profile, thresholds: Thresholds | None = N
     missing = [name for name, tests in firing.items() if "missing" in tests]
     shifted = [name for name, tests in firing.items() if tests - {"missing"}]
     verdicts = {name: diagnose(expected[name], served[name]) for name in shifted}
+    judged = [name for name, m in metrics.items() if m.n >= settings.min_rows]
+    spreads = {n: lock_inputs(expected[n], profile.features[n]) for n in judged}
+    known = {n: s for n, s in spreads.items() if s is not None}
+    relabel(verdicts, known, expected, settings.root_cause_share)
     pairs = _swaps(verdicts, expected, served, metrics, settings)
     findings = assemble(verdicts, pairs, missing, metrics, expected, settings)
     if not findings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from normlock.monitor.conventions import LABELS, convention_of
 from normlock.monitor.diagnosis import Verdict
 from normlock.monitor.expected import Expected
 from normlock.monitor.metrics import FeatureMetrics
@@ -146,7 +147,37 @@ def _cannot_tell(verdict: Verdict, metrics: FeatureMetrics) -> Sentence:
     )
 
 
+def _convention(verdict: Verdict, expected: Expected) -> Sentence:
+    """Values normalized by another convention before the lock."""
+    convention = convention_of(verdict.detail["convention"])
+    seen = verdict.detail["lock_inputs"]
+    training = expected.feature.reference
+    if convention.key == "l2":
+        total = round(seen["square_sum"])
+        batches = f": {total} batches of unit norm each" if total > 1 else ""
+        largest = max(abs(seen["min"]), abs(seen["max"]))
+        shown = f"Σx² {number(seen['square_sum'])}{batches}, largest |x| {number(largest)}"
+    elif convention.key == "standard":
+        shown = f"mean {number(seen['mean'])}, std {number(seen['std'])}"
+    else:
+        shown = f"range {number(seen['min'])} to {number(seen['max'])}"
+    evidence = (
+        f"{shown}; training mean {number(training['mean'])}, std {number(training['std'])}, "
+        f"range {number(training['min'])} to {number(training['max'])}"
+    )
+    where = "" if expected.stage == "raw" else " before the lock"
+    return Sentence(
+        f"values arrive already normalized by another convention{where}: {convention.single}",
+        evidence,
+        "the pipeline normalizes them twice; undo that scaling and feed the lock raw values",
+        f"{{count}} of {{total}} features arrive already normalized by another convention"
+        f"{where}: {convention.batch}",
+    )
+
+
 def _double(verdict: Verdict, metrics: FeatureMetrics, expected: Expected) -> Sentence:
+    if verdict.label in LABELS:
+        return _convention(verdict, expected)
     last = expected.feature.steps[-1].method if expected.feature.steps else ""
     if expected.stage == "raw":
         if last == "minmax":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from normlock.monitor.conventions import LABELS
 from normlock.monitor.diagnosis import Verdict, weight
 from normlock.monitor.expected import Expected
 from normlock.monitor.findings import KINDS, Finding
@@ -48,13 +49,15 @@ def shared_causes(verdicts: dict[str, Verdict], judged: int, share: float) -> li
     """Causes (labels) that more than ``share`` of the ``judged`` features point at.
 
     A feature counts for a cause when the cause is its verdict or one it cannot be told
-    from; at least one feature must point at it unambiguously, and two features in all.
+    from; at least one feature must point at it unambiguously, and two features in all. A
+    normalization convention (:mod:`~normlock.monitor.conventions`) was established over
+    the batch already, so two features suffice for it.
     """
     counts = Counter(v.label for v in verdicts.values() if v.kind in GROUPABLE and not v.rivals)
     found = []
     for label, _ in counts.most_common():
         members = [n for n, v in verdicts.items() if label in v.causes]
-        if len(members) >= 2 and len(members) > share * judged:
+        if len(members) >= 2 and (len(members) > share * judged or label in LABELS):
             found.append(label)
     return found
 
