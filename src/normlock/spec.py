@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +137,7 @@ def resolve(spec: Spec, columns: Sequence[str], numeric: Mapping[str, bool]) -> 
             missing, columns, where="the data (named in the spec)"
         )
     resolved = []
+    default: FeatureSpec | None = None  # parsed once, for every column it applies to
     for name in columns:
         if name in spec.entries:
             feature = _resolve_entry(name, spec.entries[name])
@@ -148,7 +149,8 @@ def resolve(spec: Spec, columns: Sequence[str], numeric: Mapping[str, bool]) -> 
                 "spec, or drop it before fitting"
             )
         else:
-            feature = _resolve_entry(name, spec.default)
+            default = default or _resolve_entry(name, spec.default)
+            feature = replace(default, name=name)
         if feature.steps and not numeric[name]:
             raise InputError(
                 f"column {name!r} is not numeric but the spec gives it "
