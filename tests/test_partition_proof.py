@@ -149,3 +149,33 @@ def test_the_exact_limit_counts_finite_values_per_feature() -> None:
     both = nl.fit({"x": x, "y": y}, {"x": "robust", "y": "robust"}, exact_limit=10)
     params = both.feature("y").steps[0].params
     assert params["median"] == np.median(y) and params["rank_error"] == 0.0
+
+
+@pytest.mark.parametrize("rows", [10_000, 300_000])
+def test_partial_fits_of_any_split_merge_into_the_lock_of_everything(rows: int) -> None:
+    """What an engine does with partitions: a partial fit each, merged in any tree, then
+    one lock, the same bits as the fit of all rows in one piece (with a named target)."""
+    from normlock.fitting import lock_from
+    from normlock.partial import PartialFit
+    from normlock.spec import load_spec
+
+    table = large_frame(rows)
+    table["t"] = np.random.default_rng(1).normal(size=rows)
+    spec = load_spec(LARGE_SPEC, None)
+    bounds = np.array_split(np.arange(rows), 5)
+    partials = []
+    for idx in bounds:
+        partial = PartialFit(spec, target="t")
+        partial.update({k: v[idx[0] : idx[-1] + 1] for k, v in table.items()})
+        partials.append(partial)
+    left = partials[0]
+    for partial in partials[1:]:
+        left = left.merge(partial)
+    right = partials[4].merge(partials[2].merge(partials[3])).merge(partials[0].merge(partials[1]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nl.NormlockWarning)
+        whole = nl.fit(table, LARGE_SPEC, target="t")
+        merged = [lock_from(p, sources=["parts"]) for p in (left, right)]
+    assert merged[0].fingerprint == merged[1].fingerprint == whole.fingerprint
+    assert merged[0].row_sketch == whole.row_sketch
+    assert partials[0].rows == len(bounds[0])  # merging changed neither side
