@@ -174,27 +174,29 @@ def column_moments(
 
 def _combine(results: list[list[tuple]], columns: int) -> list[ColumnMoments]:
     """One :class:`ColumnMoments` per column from the kernel's per-thread results."""
-    out = []
-    for column in range(columns):
-        parts = [part[column] for part in results]
-        low, high = math.inf, -math.inf
-        negzero = poszero = False
-        for part in parts:
-            low, high = min(low, part[4]), max(high, part[5])
-            negzero, poszero = negzero or bool(part[6]), poszero or bool(part[7])
-        out.append(
-            ColumnMoments(
-                count=sum(p[0] for p in parts),
-                nan=sum(p[1] for p in parts),
-                posinf=sum(p[2] for p in parts),
-                neginf=sum(p[3] for p in parts),
-                min=_zero_signed(low, negzero, poszero, lowest=True),
-                max=_zero_signed(high, negzero, poszero, lowest=False),
-                sum_units=sum(_exact_sum(p[8]) for p in parts),
-                sum_sq_units=sum(_exact_sum(p[9]) for p in parts),
-            )
-        )
-    return out
+    return [_combined([part[column] for part in results]) for column in range(columns)]
+
+
+def _combined(parts: list[tuple]) -> ColumnMoments:
+    """One column's moments from its row ranges' results."""
+    if len(parts) == 1:  # one range: nothing to add up
+        count, nan, posinf, neginf, low, high, negzero, poszero, raw_sum, raw_sq = parts[0]
+        sums, squares = _exact_sum(raw_sum), _exact_sum(raw_sq)
+    else:
+        count, nan, posinf, neginf = (sum(p[i] for p in parts) for i in range(4))
+        low, high = min(p[4] for p in parts), max(p[5] for p in parts)
+        negzero, poszero = any(p[6] for p in parts), any(p[7] for p in parts)
+        sums, squares = (sum(_exact_sum(p[i]) for p in parts) for i in (8, 9))
+    return ColumnMoments(
+        count=count,
+        nan=nan,
+        posinf=posinf,
+        neginf=neginf,
+        min=_zero_signed(low, bool(negzero), bool(poszero), lowest=True),
+        max=_zero_signed(high, bool(negzero), bool(poszero), lowest=False),
+        sum_units=sums,
+        sum_sq_units=squares,
+    )
 
 
 def _numpy_moments(block: np.ndarray) -> list[ColumnMoments]:
