@@ -93,16 +93,26 @@ def _propagate(
         else:
             return bound
         return np.where(differs, carried + ulp, 0.0)
-    own = _own(op, runtime, before, after, ulp)
+    own = own_difference(op, op_ulps(op, runtime), before, after)
     return np.where(differs, np.inf, own)
 
 
-def _own(op: Op, runtime: str, x: np.ndarray, w: np.ndarray, ulp: np.ndarray) -> np.ndarray:
-    """The difference a non-linear operation makes on identical input."""
+def op_ulps(op: Op, runtime: str | None) -> float:
+    """The ulps :data:`ULPS` states for a non-linear operation in ``runtime`` (``inf`` for
+    a runtime that lacks it); ``runtime=None``: the largest over all runtimes."""
+    key = "quantile-normal" if op.kind == "quantile" else op.kind
+    table = ULPS[key]
+    return max(table.values()) if runtime is None else table.get(runtime, np.inf)
+
+
+def own_difference(op: Op, k: float, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The difference a non-linear operation makes on identical input ``x`` (result
+    ``w``) when a runtime's ``log``, ``pow``, ``exp`` or ``ndtri`` is within ``k`` ulps
+    (see the module docstring)."""
+    ulp = np.spacing(np.abs(w))
     if op.kind == "quantile":
         normal = op.args[2] == "normal"
-        return ULPS["quantile-normal"].get(runtime, np.inf) * ulp if normal else np.zeros_like(w)
-    k = ULPS[op.kind][runtime]
+        return k * ulp if normal else np.zeros_like(w)
     if op.kind in ("log", "log1p"):
         return k * ulp
     lmbda = op.args[0]
