@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+
 @dataclass(frozen=True)
 class Tolerance:
     """What a target's outputs are held to.

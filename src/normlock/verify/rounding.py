@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from normlock.chain import FeatureLock
-from normlock.export.tolerance import op_ulps, own_difference
+from normlock.export.tolerance import op_ulps, other_form_difference, own_difference
 from normlock.methods import get_method
 from normlock.methods.base import Method, Params
 from normlock.methods.ops import Op, run
@@ -133,7 +133,10 @@ def _nonlinear(
     apply = formula(params)
     out = apply(v)
     slope = _slope(apply, v, out)
-    bound = np.where(d > 0, slope * d, 0.0) + own_difference(op, op_ulps(op, None), v, out)
+    k = op_ulps(op, None)
+    bound = np.where(d > 0, slope * d, 0.0) + own_difference(op, k, v, out)
+    if op.kind in ("yeo-johnson", "box-cox"):
+        bound += other_form_difference(op, k, v, out)
     if op.kind == "quantile":
         knots = np.asarray(op.args[0], dtype=np.float64)
         above = np.clip(np.searchsorted(knots, v), 1, len(knots) - 1)
