@@ -87,6 +87,14 @@ def test_any_parameter_change_is_recovered(center_change: float, scale_change: f
     assert age.cause.details["scale"] == pytest.approx(used[1], rel=1e-9)
 
 
+def test_parameters_beyond_float16_range_from_other_data_are_not_called_float16() -> None:
+    incomes = training()["income"] * 10  # mean and std above 65504, float16's largest
+    income_lock = nl.fit({"income": incomes})
+    mean, std = float(np.mean(incomes[:400])), float(np.std(incomes[:400]))
+    report = income_lock.verify(lambda x: ((x.astype(float) - mean) / std).astype(x.dtype))
+    assert set(kinds(report).values()) == {"other_data"}
+
+
 def test_swapped_feature_order_names_the_columns() -> None:
     order = ["pixel", "income", "age", "ctr"]
     report = lock().verify(serving(reference_params(training()), order))

@@ -10,6 +10,7 @@ data, by so much).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,9 @@ _SAME = 1e-9
 
 
 def _close(a: float, b: float, tolerance: float) -> bool:
-    return abs(a - b) <= tolerance * max(abs(a), abs(b))
+    """Whether ``a`` and ``b`` are finite and within ``tolerance`` relative of each other
+    (a parameter beyond float16's range rounds to inf, which is close to nothing)."""
+    return math.isfinite(a - b) and abs(a - b) <= tolerance * max(abs(a), abs(b))
 
 
 def _change(new: float, old: float) -> float | None:
