@@ -22,7 +22,10 @@ may have reached on the values entering each operation, with ``K = ROUNDING_ULPS
   slope, measured on both sides of ``v``, carries the difference through) plus the
   difference the operation itself may make in any runtime
   (:func:`~normlock.export.tolerance.own_difference` with the largest ulps of
-  :data:`~normlock.export.tolerance.ULPS`), plus what its parameters a few ulps off
+  :data:`~normlock.export.tolerance.ULPS`; for a power transform also that of its other
+  textbook form, :func:`~normlock.export.tolerance.other_form_difference`, as
+  ``scipy.stats.yeojohnson`` computes ``expm1(lmbda * log1p(x)) / lmbda`` where the lock
+  computes ``((x + 1) ** lmbda - 1) / lmbda``), plus what its parameters a few ulps off
   change: ``lambda`` by ``K`` ulps, and for the quantile map the interpolation knots
   around ``v`` by ``K`` ulps of their size (``|f'(v)| K eps max|knot|``) plus ``K eps
   |out|``.
@@ -32,13 +35,20 @@ float64 values that close may round to neighbouring float32 values.
 
 The bound does not grow with the number of rows: it holds the statistics to a few ulps,
 as numpy's pairwise sums deliver (pandas and scikit-learn use them; measured within 1.3
-ulps of the data's scale up to 10^6 rows). So a change of the std by ``sqrt(n / (n - 1))``
-(``ddof=1`` in place of ``ddof=0``, a relative ``1 / (2 n)``) stays visible at an output
-``z`` while ``|z| / (2 n)`` exceeds the bound there: up to about ``n = 10^14`` for data
-with ``|c| / s`` near 1, and ``n ~ 10^15 / (K (|c| / s))`` when the mean is far larger
-than the std. Beyond that the two stds give outputs no further apart than two correct
-implementations of the same std do, and which one a pipeline used makes no difference
-a model could see.
+ulps of the data's scale up to 10^6 rows). A statistic summed naively over many rows in
+a loop can be further off, and then fails.
+
+Where a ddof slip stops showing: ``ddof=1`` in place of ``ddof=0`` multiplies the std by
+``sqrt(n / (n - 1))``, a relative ``1 / (2 n)``, and moves an output ``z`` by about
+``|z| / (2 n)``, while the bound there is ``K eps (|z| + |c| / s + 1)``. The slip is
+caught while some checked value has ``|z| / (2 n)`` above that, i.e. for
+``n < max |z| / (2 K eps (|z| + |c| / s + 1))``. On the lock's float64 probes (which
+include the extremes and the input 0, where ``|z| = |c| / s``) that is ``n`` up to about
+10^14 whatever the data; on data alone within ``|z| <= 3`` and ``|c| / s`` large, up to
+about ``3 / (16 eps |c| / s)`` (10^9 for ``|c| / s = 10^6``); on float32 output alone,
+where a float32 ulp is ``2^-24`` relative, up to 10^6 to 10^7. Beyond that, the two stds
+give outputs no further apart than two correct implementations of the same std do: the
+slip is indistinguishable from rounding, and no model can tell the difference.
 """
 
 from __future__ import annotations
