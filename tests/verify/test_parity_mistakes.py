@@ -9,6 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 import normlock as nl
 from normlock.testing import assert_parity
@@ -192,6 +193,24 @@ def test_float32_arithmetic_on_float64_inputs_is_named() -> None:
     report = lock().verify(lambda x: correct(x.astype(np.float32)))
     assert set(kinds(report).values()) == {"precision"}
     assert all(r.cause.details["precision"] == "float32" for r in report.mismatches)
+
+
+def test_float32_arithmetic_in_a_power_transform_is_named_float32_in_both_runs() -> None:
+    incomes = training()["income"]
+    power_lock = nl.fit(
+        {"income": incomes}, {"income": {"method": "yeo-johnson", "standardize": False}}
+    )
+    lmbda = power_lock.feature("income").steps[0].params["lambda"]
+
+    def single(x: np.ndarray) -> np.ndarray:  # SciPy keeps float32 input in float32
+        return stats.yeojohnson(x[:, 0].astype(np.float32), lmbda).reshape(-1, 1).astype(x.dtype)
+
+    report = power_lock.verify(single)
+    assert {(r.run, r.cause.kind) for r in report.mismatches} == {
+        ("float64 probes", "precision"),
+        ("float32 probes", "precision"),
+    }
+    assert {r.cause.details["precision"] for r in report.mismatches} == {"float32"}
 
 
 def test_parameters_kept_in_float16_are_named() -> None:

@@ -12,7 +12,8 @@ mistake would produce, computed with the lock's own formulas:
 3. a clean affine relation to the lock's last affine step: parameters fitted on other
    data (estimated, with their relative difference), or parameters rounded to a
    narrower float;
-4. noise at the level of a narrower float: float32, float16 or bfloat16 arithmetic;
+4. noise at the level of float32 (in a float32 run too: the lock computes in float64
+   and rounds once), float16 or bfloat16 arithmetic;
 5. otherwise: unexplained, with the worst value.
 """
 
@@ -165,7 +166,8 @@ def _ddof_cause(feature: FeatureLock, flipped: FeatureLock) -> Cause:
 
 
 def _precision(seen: Observation, mismatch: float, eps: float) -> Cause | None:
-    narrower = [n for n in NARROWER if EPSILON[n] > eps]
+    # a float32 run counts float32 too: the lock computes in float64 and rounds once
+    narrower = [n for n in NARROWER if EPSILON[n] >= eps]
     by_format = [n for n in reversed(narrower) if representable(n, seen.got)]
     loose = [n for n in narrower if mismatch <= PRECISION_MARGIN * EPSILON[n]]
     fitting = [n for n in by_format[:1] if mismatch <= 4 * PRECISION_MARGIN * EPSILON[n]]
@@ -175,7 +177,8 @@ def _precision(seen: Observation, mismatch: float, eps: float) -> Cause | None:
             "precision",
             f"{name} precision loss: relative errors up to {mismatch:.2g}, the size of "
             f"{name} rounding (epsilon {EPSILON[name]:.2g}), as when the inputs, "
-            f"parameters or arithmetic are {name}; compute in float32 or float64",
+            f"parameters or arithmetic are {name}; compute in float64 with the lock's "
+            "parameters and round the output once",
             {"precision": name, "relative_error": mismatch},
         )
     overflow = np.isfinite(seen.expected) & ~np.isfinite(seen.got)
