@@ -96,6 +96,20 @@ def test_parameters_beyond_float16_range_from_other_data_are_not_called_float16(
     assert set(kinds(report).values()) == {"other_data"}
 
 
+def test_a_std_off_by_more_than_rounding_but_little_is_shown_with_enough_digits() -> None:
+    params = reference_params(training())
+    _, center, scale = params["age"]
+    params["age"] = (identity, center, scale * (1 + 1e-11))
+    report = lock().verify(serving(params))
+    assert kinds(report) == {"age": "other_data"}
+    message = report.causes()["age"][0]
+    assert message.startswith("parameters slightly off, by more than rounding")
+    assert f" vs locked {scale!r} (+1e-09%)" in message  # all digits, where 9 would tie
+    assert report.mismatches[0].cause.details["scale"] == pytest.approx(
+        scale * (1 + 1e-11), rel=1e-13
+    )
+
+
 def test_swapped_feature_order_names_the_columns() -> None:
     order = ["pixel", "income", "age", "ctr"]
     report = lock().verify(serving(reference_params(training()), order))
