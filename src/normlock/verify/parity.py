@@ -253,7 +253,8 @@ def verify(
         trusted_types: extra type names a skops file may contain.
 
     Returns:
-        The :class:`ParityReport`; ``report.passed`` is the verdict.
+        The :class:`ParityReport`: ``report.verdict`` is ``identical``, ``equivalent``
+        (up to rounding) or ``mismatch``; ``report.passed`` is False only for a mismatch.
 
     Raises:
         TargetError: the target cannot be loaded, or fails on every dtype.
