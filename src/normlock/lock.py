@@ -344,7 +344,8 @@ class Lock:
         return lock
 
     def verify(self, target: Any, data: Any = None, **options: Any) -> ParityReport:
-        """Check that a serving pipeline normalizes exactly as this lock does.
+        """Check that a serving pipeline normalizes as this lock does: bit for bit, or
+        differing only by rounding (which fails with ``exact=True``).
 
         Runs the lock's probes (float64 and float32) and optional ``data`` through
         ``target`` and names the likely cause of each mismatch. See
