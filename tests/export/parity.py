@@ -125,15 +125,24 @@ def assert_same_bits(actual: np.ndarray, expected: np.ndarray, names=None) -> No
         )
 
 
-def run_onnx(model: onnx.ModelProto, feeds: dict[str, np.ndarray], optimize: bool = True):
-    """Outputs of ``model`` in ONNX Runtime, with all graph optimizations or none."""
+LEVELS = {
+    "disable_all": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
+"""ONNX Runtime's graph optimization levels, by name."""
+
+
+def session(model: onnx.ModelProto, level: str = "all") -> ort.InferenceSession:
+    """An ONNX Runtime CPU session of ``model`` at the named optimization level."""
     options = ort.SessionOptions()
-    options.graph_optimization_level = (
-        ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if optimize
-        else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    )
-    session = ort.InferenceSession(
+    options.graph_optimization_level = LEVELS[level]
+    return ort.InferenceSession(
         model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
-    return session.run(None, feeds)
+
+
+def run_onnx(model: onnx.ModelProto, feeds: dict[str, np.ndarray], level: str = "all"):
+    """Outputs of ``model`` in ONNX Runtime at the named optimization level."""
+    return session(model, level).run(None, feeds)

@@ -1,9 +1,11 @@
 """A lock as an ONNX graph, and that graph placed in front of a model's graph.
 
 The graph casts its input to double, emits each method's operations
-(:mod:`normlock.methods.ops`) in order with double constants stored as initializers,
-and casts once to the input's type, so arithmetic methods give the same bits as
-``lock.transform`` in ONNX Runtime at every optimization level. ONNX has no
+(:mod:`normlock.methods.ops`) in order with double constants (the lock's parameters
+as one vector the graph reads at run time, see
+:class:`~normlock.export.onnx_ops.GraphBuilder`), and casts once to the input's type,
+so arithmetic methods give the same bits as ``lock.transform`` in ONNX Runtime at
+every optimization level. ONNX has no
 ``log1p`` or ``expm1``; they are emitted with their accurate textbook forms
 (``log(u) * (x / (u - 1))`` with ``u = 1 + x``, and its ``exp`` twin). ONNX has no
 inverse normal CDF, so a quantile step with normal output cannot be exported.
@@ -91,10 +93,11 @@ def to_onnx(
     if axis != rank - 1:
         x = builder.node("Transpose", x, perm=[int(i) for i in np.argsort(last)])
     builder.node("Cast", x, to=elem, output=output_name)
+    builder.seal(inputs[0].name)
     graph = helper.make_graph(
         builder.nodes,
         "normlock",
-        inputs + builder.parameters,
+        inputs,
         [helper.make_tensor_value_info(output_name, elem, shape)],
         initializer=builder.initializers,
     )
