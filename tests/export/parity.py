@@ -146,3 +146,13 @@ def session(model: onnx.ModelProto, level: str = "all") -> ort.InferenceSession:
 def run_onnx(model: onnx.ModelProto, feeds: dict[str, np.ndarray], level: str = "all"):
     """Outputs of ``model`` in ONNX Runtime at the named optimization level."""
     return session(model, level).run(None, feeds)
+
+
+def normalize_onnx(
+    model: onnx.ModelProto, feeds: dict[str, np.ndarray], level: str = "all"
+) -> np.ndarray:
+    """The output of a lock's graph, which must flag no value as invalid."""
+    out, invalid = run_onnx(model, feeds, level)
+    assert invalid.dtype == bool and invalid.shape == out.shape
+    assert not invalid.any(), f"{int(invalid.sum())} value(s) flagged"
+    return out

@@ -26,6 +26,7 @@ from .parity import (
     assert_same_bits,
     fitted,
     inputs,
+    normalize_onnx,
     probe_matrix,
     run_onnx,
 )
@@ -42,10 +43,10 @@ STANDARD = {"with_mean": True, "with_std": True, "ddof": 0}
 def test_affine_methods_are_bit_identical_to_numpy(dtype, level: str) -> None:
     model = AFFINE.to_onnx(dtype=dtype.__name__)
     x = inputs(AFFINE, AFFINE_DATA).astype(dtype)
-    (out,) = run_onnx(model, {"input": x}, level)
+    out = normalize_onnx(model, {"input": x}, level)
     assert_same_bits(out, AFFINE.transform(x), AFFINE.columns)
     probes, expected = probe_matrix(AFFINE, dtype.__name__)
-    (out,) = run_onnx(model, {"input": probes}, level)
+    out = normalize_onnx(model, {"input": probes}, level)
     assert_same_bits(out, expected, AFFINE.columns)
 
 
@@ -82,7 +83,7 @@ def test_runtime_optimizer_cannot_drop_near_noop_operations(dtype, level: str) -
     for name, chain in steps.items():
         lock = imported_lock({name: chain}, [name], source="test", details={})
         column = x[:, list(steps).index(name)][:, None]
-        (out,) = run_onnx(lock.to_onnx(dtype=dtype.__name__), {"input": column}, level)
+        out = normalize_onnx(lock.to_onnx(dtype=dtype.__name__), {"input": column}, level)
         assert_same_bits(out, lock.transform(column), [name])
 
 
@@ -132,7 +133,7 @@ def test_one_input_per_feature_by_name() -> None:
     assert _required_inputs(model) == list(AFFINE.columns)
     x = inputs(AFFINE, AFFINE_DATA).astype(np.float32)
     feeds = {name: x[:, [j]] for j, name in enumerate(AFFINE.columns)}
-    (out,) = run_onnx(model, feeds)
+    out = normalize_onnx(model, feeds)
     assert_same_bits(out, AFFINE.transform(x))
 
 
@@ -145,7 +146,7 @@ def test_metadata_names_the_lock_and_its_columns() -> None:
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 def test_nonlinear_methods_agree_within_the_stated_ulps(dtype) -> None:
     x = inputs(NONLINEAR, NONLINEAR_DATA).astype(dtype)
-    (out,) = run_onnx(NONLINEAR.to_onnx(dtype=dtype.__name__), {"input": x})
+    out = normalize_onnx(NONLINEAR.to_onnx(dtype=dtype.__name__), {"input": x})
     expected = NONLINEAR.transform(x)
     assert np.array_equal(np.isnan(out), np.isnan(expected))
     for j, name in enumerate(NONLINEAR.columns):
@@ -194,7 +195,9 @@ def test_skl2onnx_classifier_behind_the_lock_predicts_as_the_python_pipeline() -
     shifted = np.nextafter(z, np.float32(-np.inf))
     assert np.any(tree.predict(shifted) != tree.predict(z))  # one ulp off flips a prediction
     served = np.vstack([served, at_splits])
-    labels, probabilities = run_onnx(merged, {"X": served})
+    invalid, labels, probabilities = run_onnx(merged, {"X": served})
+    assert merged.graph.output[0].name == "normlock_invalid"  # the lock's flags come first
+    assert invalid.shape == served.shape and not invalid.any()
     assert np.array_equal(labels, tree.predict(lock.transform(served)))
     assert np.array_equal(probabilities, tree.predict_proba(lock.transform(served)))
 
@@ -225,7 +228,8 @@ def test_regressor_composed_with_onnx_compose_predicts_as_the_python_pipeline() 
     merged = compose.merge_models(front, model, io_map=[("features", "X")])
     onnx.checker.check_model(merged)
     x = X.astype(np.float32)
-    (predicted,) = run_onnx(merged, {"raw": x})
+    invalid, predicted = run_onnx(merged, {"raw": x})
+    assert not invalid.any()
     expected = tree.predict(lock.transform(x)).astype(np.float32)
     assert np.array_equal(predicted.ravel(), expected)
 
@@ -240,7 +244,7 @@ def test_skl2onnx_scaler_multiplies_by_reciprocals_where_the_lock_divides() -> N
     X = (1e3 + rng.normal(0, 7, (2000, 3))).astype(np.float32)
     scaler = StandardScaler().fit(X.astype(np.float64))
     expected = scaler.transform(X.astype(np.float64)).astype(np.float32)  # rounded once
-    (ours,) = run_onnx(from_sklearn(scaler).to_onnx(dtype="float32"), {"input": X})
+    ours = normalize_onnx(from_sklearn(scaler).to_onnx(dtype="float32"), {"input": X})
     (theirs,) = run_onnx(sklearn_to_onnx(scaler, X[:1]), {"X": X})
     assert_same_bits(ours, expected)
     assert np.sum(theirs != expected) > 100

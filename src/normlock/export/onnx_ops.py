@@ -61,6 +61,14 @@ class GraphBuilder:
         )
         return name
 
+    def rename(self, old: str, new: str) -> None:
+        """Give the tensor ``old`` the name ``new`` wherever it appears."""
+        for node in self.nodes:
+            for names in (node.input, node.output):
+                for index, name in enumerate(names):
+                    if name == old:
+                        names[index] = new
+
     def seal(self, source: str) -> None:
         """Put the nodes that produce the parameters, from graph input ``source``, first."""
         if not self._parameters:
