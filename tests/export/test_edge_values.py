@@ -12,7 +12,7 @@ import normlock as nl
 from normlock.export.tolerance import allowed_difference
 from normlock.export.torch_checks import COMPILED_MESSAGE
 
-from .parity import LEVELS, assert_same_bits, fitted, run_onnx
+from .parity import LEVELS, assert_same_bits, fitted, kept, reference, rejected, run_onnx
 
 POLICIES = [(nan, inf) for nan in ("keep", "error") for inf in ("error", "keep")]
 DTYPES = [np.float64, np.float32]
@@ -69,36 +69,6 @@ def matrix(lock: nl.Lock, values: np.ndarray) -> np.ndarray:
     return np.tile(values[:, None], (1, len(lock.columns)))
 
 
-def rejected(lock: nl.Lock, x: np.ndarray) -> np.ndarray:
-    """Per value, whether its feature's ``apply`` (``lock.transform``'s path) rejects it
-    on its own."""
-    mask = np.zeros(x.shape, dtype=bool)
-    for j, name in enumerate(lock.columns):
-        if name not in lock.feature_names:
-            continue
-        for i in range(x.shape[0]):
-            try:
-                lock.feature(name).apply(x[i : i + 1, j])
-            except nl.DomainError:
-                mask[i, j] = True
-    return mask
-
-
-def reference(lock: nl.Lock, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``lock.transform``'s outputs where it keeps a value (its rejected values replaced
-    by an accepted one), and the rejected values; ``transform`` of ``x`` raises iff
-    any is rejected."""
-    mask = rejected(lock, x)
-    if mask.any():
-        with pytest.raises(nl.DomainError):
-            lock.transform(x)
-    return lock.transform(np.where(mask, x.dtype.type(1.0), x)), mask
-
-
-def _kept(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return np.where(mask, values.dtype.type(0), values)
-
-
 def test_the_edge_values_hit_every_policy_both_ways() -> None:
     """Each policy rejects some of the edge values and keeps others, so the tests can fail."""
     for dtype in DTYPES:
@@ -128,7 +98,7 @@ def test_onnx_flags_exactly_the_values_transform_rejects(dtype, level: str) -> N
     out, invalid = run_onnx(EDGE.to_onnx(dtype=np.dtype(dtype).name), {"input": x}, level)
     assert invalid.dtype == bool and invalid.shape == x.shape
     assert np.array_equal(invalid, mask)
-    assert_same_bits(_kept(out, mask), _kept(expected, mask), EDGE.columns)
+    assert_same_bits(kept(out, mask), kept(expected, mask), EDGE.columns)
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -139,11 +109,11 @@ def test_onnx_flags_follow_the_layout_of_per_feature_and_transposed_graphs(level
     feeds = {name: x[:, [j]] for j, name in enumerate(EDGE.columns)}
     out, invalid = run_onnx(per_feature, feeds, level)
     assert np.array_equal(invalid, mask)
-    assert_same_bits(_kept(out, mask), _kept(expected, mask))
+    assert_same_bits(kept(out, mask), kept(expected, mask))
     transposed = EDGE.to_onnx(feature_axis=0)
     out, invalid = run_onnx(transposed, {"input": np.ascontiguousarray(x.T)}, level)
     assert np.array_equal(invalid.T, mask)
-    assert_same_bits(_kept(out.T, mask), _kept(expected, mask))
+    assert_same_bits(kept(out.T, mask), kept(expected, mask))
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -154,8 +124,8 @@ def test_onnx_flags_values_outside_a_steps_domain(dtype, level: str) -> None:
     assert mask.any() and not mask.all()
     out, invalid = run_onnx(DOMAIN.to_onnx(dtype=np.dtype(dtype).name), {"input": x}, level)
     assert np.array_equal(invalid, mask)
-    kept = np.where(mask, x.dtype.type(1.0), x)
-    _assert_within_tolerance(DOMAIN, kept, _kept(out, mask), _kept(expected, mask), "onnx")
+    accepted = np.where(mask, x.dtype.type(1.0), x)
+    _assert_within_tolerance(DOMAIN, accepted, kept(out, mask), kept(expected, mask), "onnx")
 
 
 def _assert_within_tolerance(lock, x, out, expected, runtime: str) -> None:
