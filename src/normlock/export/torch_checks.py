@@ -32,6 +32,9 @@ COMPILED_MESSAGE = (
 )
 """The message of the ``RuntimeError`` a compiled or exported module raises."""
 
+NARROW = (torch.float16, torch.bfloat16, torch.float32)
+"""Input dtypes whose output is float32 (as lock.transform gives for float16 and float32)."""
+
 _POLICIES = {
     "nan_error": lambda f: f.nan == "error",
     "inf_error": lambda f: f.inf == "error",
@@ -63,7 +66,7 @@ class Checks(nn.Module):
             self.register_buffer(name, torch.tensor(marked) if any(marked) else None, False)
 
     def forward(
-        self, x: torch.Tensor, y: torch.Tensor, domain: torch.Tensor | None, raw: torch.dtype
+        self, x: torch.Tensor, y: torch.Tensor, domain: torch.Tensor | None, given: torch.dtype
     ) -> None:
         """Raise if ``lock.transform`` would.
 
@@ -71,7 +74,7 @@ class Checks(nn.Module):
             x: the input in float64, the columns on the last dimension in lock order.
             y: the output, same layout.
             domain: where a value left an operation's domain (None: nowhere it could).
-            raw: the input's dtype (``lock.transform``'s output dtype follows it).
+            given: the input's dtype (``lock.transform``'s output dtype follows it).
         """
         mask = domain
         if self.nan_error is not None:
@@ -85,18 +88,18 @@ class Checks(nn.Module):
         if torch.compiler.is_compiling():
             torch._assert_async(~mask.any(), COMPILED_MESSAGE)
         elif bool(mask.any()):
-            raise self._rejection(x, mask, y.dtype, raw)
+            raise self._rejection(x, mask, y.dtype, given)
 
     def _rejection(
-        self, x: torch.Tensor, mask: torch.Tensor, out: torch.dtype, raw: torch.dtype
+        self, x: torch.Tensor, mask: torch.Tensor, out: torch.dtype, given: torch.dtype
     ) -> DomainError:
         """``lock.transform``'s error for the first rejected feature; rows count the
         positions along the other dimensions, flattened."""
         rejected = mask.reshape(-1, len(self.columns)).any(dim=0).tolist()
         feature = next(f for f in self.features if rejected[self.columns.index(f.name)])
         j = self.columns.index(feature.name)
-        dtype = np.float32 if raw in (torch.float16, torch.bfloat16, torch.float32) else np.float64
-        values = x[..., j].reshape(-1).cpu().numpy().astype(dtype)
+        dtype = np.float32 if given in NARROW else np.float64  # holds the input exactly
+        values = x[..., j].detach().reshape(-1).cpu().numpy().astype(dtype)
         try:
             feature.apply(values)
         except DomainError as error:

@@ -24,14 +24,12 @@ from torch import nn
 
 from normlock.errors import InputError
 from normlock.export.plan import Group, Plan, Stage, plan
-from normlock.export.torch_checks import Checks, either
+from normlock.export.torch_checks import NARROW, Checks, either
 from normlock.lock import Lock
 from normlock.methods.ops import ARGUMENTS, Op
 from normlock.methods.quantile import BOUNDS_THRESHOLD, NORMAL_LIMIT
 
 _EPS = float(np.spacing(1.0))
-_NARROW = (torch.float16, torch.bfloat16, torch.float32)
-"""Input dtypes whose output is float32 (as lock.transform gives for float16 and float32)."""
 
 
 def to_torch(lock: Lock, *, feature_dim: int = -1) -> LockModule:
@@ -115,7 +113,7 @@ class LockModule(nn.Module):
     def _output_dtype(self, dtype: torch.dtype) -> torch.dtype:
         if self.output_dtype is not None:
             return self.output_dtype
-        return torch.float32 if dtype in _NARROW else torch.float64
+        return torch.float32 if dtype in NARROW else torch.float64
 
     def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> Any:
         """Move buffers to the new device but keep them float64; a cast sets the output dtype."""
@@ -123,7 +121,7 @@ class LockModule(nn.Module):
         narrow = fn(torch.zeros(1, dtype=torch.float32))
         if (wide.dtype, narrow.dtype) != (torch.float64, torch.float32):  # a cast
             cast = wide.dtype if wide.dtype != torch.float64 else narrow.dtype
-            if cast not in (*_NARROW, torch.float64):
+            if cast not in (*NARROW, torch.float64):
                 raise InputError(f"a normlock module outputs floats; it cannot become {cast}")
             self.output_dtype = cast
         device = wide.device
