@@ -236,3 +236,15 @@ def test_torch_rows_of_an_image_tensor_count_positions_along_the_other_dimension
     images.requires_grad_()  # a tensor in an autograd graph is read for the message too
     with pytest.raises(nl.DomainError, match=r"feature 'b', row 23: NaN/missing value"):
         lock.to_torch(feature_dim=1)(images)  # row 23 = (n=1, h=0, w=3) flattened
+
+
+def test_passthrough_columns_are_never_checked() -> None:
+    lock = nl.fit(
+        {"a": np.arange(5.0), "b": np.arange(5.0)}, {"a": "passthrough", "b": "passthrough"}
+    )
+    x = matrix(lock, edge_values(np.float32))
+    out, invalid = run_onnx(lock.to_onnx(), {"input": x})
+    assert invalid.shape == x.shape and not invalid.any()
+    assert_same_bits(out, lock.transform(x))
+    with torch.no_grad():
+        assert_same_bits(lock.to_torch()(torch.from_numpy(x)).numpy(), lock.transform(x))

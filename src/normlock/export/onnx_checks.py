@@ -55,17 +55,18 @@ def invalid(builder: GraphBuilder, layout: Plan, x: str, y: str, domain: str | N
         y: the output in the output type, same layout.
         domain: where a value left an operation's domain, same layout (None: nowhere).
     """
-    mask = domain
-    for policy, test in (("nan", "IsNaN"), ("inf", "IsInf")):
+    features = layout.columns_where(lambda f: True)
+    if not any(features):
+        return nowhere(builder, y)
+    found = {"nan": builder.node("IsNaN", x), "inf": builder.node("IsInf", x)}
+    finite = builder.node("Not", builder.node("Or", *found.values()))
+    overflow = builder.node("And", finite, _non_finite(builder, y))
+    mask = _on(builder, overflow, features)
+    for policy, where in found.items():
         columns = layout.columns_where(lambda f, p=policy: getattr(f, p) == "error")
         if any(columns):
-            mask = either(builder, mask, _on(builder, builder.node(test, x), columns))
-    features = layout.columns_where(lambda f: True)
-    if any(features):
-        finite = builder.node("Not", _non_finite(builder, x))
-        overflow = builder.node("And", finite, _non_finite(builder, y))
-        mask = either(builder, mask, _on(builder, overflow, features))
-    return mask if mask is not None else nowhere(builder, y)
+            mask = builder.node("Or", mask, _on(builder, where, columns))
+    return mask if domain is None else builder.node("Or", mask, domain)
 
 
 def _non_finite(builder: GraphBuilder, v: str) -> str:
