@@ -18,6 +18,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import normlock as nl
 from normlock.verify import ParityReport, TargetError
+from normlock.verify.targets import resolve_target
 
 NAMES = ["a", "b", "c"]
 
@@ -97,6 +98,34 @@ def test_onnx_graph_whose_inputs_do_not_match_is_refused() -> None:
     lock = nl.fit({"a": data()[:, 0], "z": data()[:, 1], "c": data()[:, 2]})
     with pytest.raises(TargetError, match=r"graph inputs \['a', 'b', 'c'\] do not match"):
         lock.verify(onnx_graph(fitted(), per_feature=True))
+
+
+def test_a_locks_own_graph_passes_and_its_flags_raise_for_the_first_feature_and_row() -> None:
+    """The graph's normlock_invalid output is no feature output; a flagged value raises,
+    naming the first feature (in lock order) and row, as lock.transform does."""
+    x = data()
+    spec = {"a": "standard", "b": {"method": "standard", "nan": "error"}, "c": "standard"}
+    lock = nl.fit({n: x[:, i] for i, n in enumerate(NAMES)}, spec)
+    model = lock.to_onnx(dtype="float64")
+    report = lock.verify(model)
+    assert report.passed, report.summary()
+    assert "output 'normlock_invalid' flags the values lock.transform rejects" in report.notes
+    run = resolve_target(model, NAMES).run
+    rows = x[:6].copy()
+    rows[3, 1], rows[4, 0], rows[5, 2] = np.nan, np.inf, -np.inf
+    with pytest.raises(nl.DomainError, match=r"feature 'a', row 4: infinite value inf"):
+        lock.transform(rows)
+    with pytest.raises(
+        TargetError,
+        match=r"flags 3 input value\(s\) .* the first: feature 'a', row 4: inf is infinite "
+        r"\(its policy is inf='error'\)",
+    ):
+        run(rows)
+    rows[4, 0] = rows[5, 2] = 1.0
+    with pytest.raises(TargetError, match=r"the first: feature 'b', row 3: nan is NaN"):
+        run(rows)
+    rows[3, 1] = 1.0
+    assert np.array_equal(run(rows), lock.transform(rows))
 
 
 def test_skl2onnx_standard_scaler_runs_end_to_end() -> None:
