@@ -174,3 +174,40 @@ def test_invalid_option_values() -> None:
     ]:
         with pytest.raises(nl.SpecError, match=message):
             nl.fit(TRAIN, {"age": entry})
+
+
+def _container(kind: str, table: dict[str, np.ndarray]) -> object:
+    if kind == "pandas":
+        return pd.DataFrame(table)
+    if kind == "polars":
+        import polars as pl
+
+        return pl.DataFrame(table)
+    if kind == "arrow":
+        import pyarrow as pa
+
+        return pa.table(table)
+    return table
+
+
+@pytest.mark.parametrize("rows", [50, 300_000])
+@pytest.mark.parametrize("kind", ["dict", "pandas", "polars", "arrow"])
+def test_fit_errors_name_the_row_at_every_size_in_every_container(rows: int, kind: str) -> None:
+    """A NaN the policy forbids and an infinity: one error naming the feature and the row
+    (counted from 1), in one chunk or in chunks of a stream, whatever the container."""
+    rng = np.random.default_rng(rows)
+    table = {"age": rng.normal(40, 9, rows), "income": rng.lognormal(8, 1, rows)}
+    table["age"][rows - 7] = np.nan
+    spec = {"age": {"method": "standard", "nan": "error"}, "income": "robust"}
+    with pytest.raises(nl.InputError, match=rf"feature 'age', row {rows - 6}: NaN/missing"):
+        nl.fit(_container(kind, table), spec)
+    chunks = [_container(kind, {k: v[i : i + 7] for k, v in table.items()}) for i in (0, 7)]
+    if rows > 14:
+        rest = {k: v[14:] for k, v in table.items()}
+        chunks.append(_container(kind, rest))
+    with pytest.raises(nl.InputError, match=rf"feature 'age', row {rows - 6}: NaN/missing"):
+        nl.fit(chunks, spec)
+    table["age"][rows - 7] = 1.0
+    table["income"][3] = np.inf
+    with pytest.raises(nl.InputError, match=r"feature 'income', row 4: infinite value"):
+        nl.fit(_container(kind, table), spec)
