@@ -234,8 +234,8 @@ def test_torch_rows_of_an_image_tensor_count_positions_along_the_other_dimension
     images = torch.zeros(2, 3, 4, 5, dtype=torch.float64)  # NCHW, channels on dim 1
     images[1, 2, 0, 3] = float("nan")
     images.requires_grad_()  # a tensor in an autograd graph is read for the message too
-    with pytest.raises(nl.DomainError, match=r"feature 'b', row 23: NaN/missing value"):
-        lock.to_torch(feature_dim=1)(images)  # row 23 = (n=1, h=0, w=3) flattened
+    with pytest.raises(nl.DomainError, match=r"feature 'b', row 24: NaN/missing value"):
+        lock.to_torch(feature_dim=1)(images)  # (n=1, h=0, w=3): position 23
 
 
 def test_passthrough_columns_are_never_checked() -> None:

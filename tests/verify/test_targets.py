@@ -113,16 +113,16 @@ def test_a_locks_own_graph_passes_and_its_flags_raise_for_the_first_feature_and_
     run = resolve_target(model, NAMES).run
     rows = x[:6].copy()
     rows[3, 1], rows[4, 0], rows[5, 2] = np.nan, np.inf, -np.inf
-    with pytest.raises(nl.DomainError, match=r"feature 'a', row 4: infinite value inf"):
+    with pytest.raises(nl.DomainError, match=r"feature 'a', row 5: infinite value inf"):
         lock.transform(rows)
     with pytest.raises(
         TargetError,
-        match=r"flags 3 input value\(s\) .* the first: feature 'a', row 4: inf is infinite "
+        match=r"flags 3 input value\(s\) .* the first: feature 'a', row 5: inf is infinite "
         r"\(its policy is inf='error'\)",
     ):
         run(rows)
     rows[4, 0] = rows[5, 2] = 1.0
-    with pytest.raises(TargetError, match=r"the first: feature 'b', row 3: nan is NaN"):
+    with pytest.raises(TargetError, match=r"the first: feature 'b', row 4: nan is NaN"):
         run(rows)
     rows[3, 1] = 1.0
     assert np.array_equal(run(rows), lock.transform(rows))

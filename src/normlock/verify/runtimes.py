@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from normlock.errors import NO_ORIGIN
 from normlock.export import INVALID_OUTPUT
 from normlock.verify.targets import Target, TargetError
 
@@ -86,7 +87,7 @@ def _raise_flagged(flags: np.ndarray, matrix: np.ndarray, names: list[str], sour
         return
     rows = flags.reshape(matrix.shape[0], -1)
     if rows.shape[1] != len(names):
-        where = f"row {int(np.flatnonzero(rows.any(axis=1))[0])}"
+        where = NO_ORIGIN.at(int(np.flatnonzero(rows.any(axis=1))[0]))
     else:
         column = int(np.flatnonzero(rows.any(axis=0))[0])
         row = int(np.flatnonzero(rows[:, column])[0])
@@ -98,7 +99,7 @@ def _raise_flagged(flags: np.ndarray, matrix: np.ndarray, names: list[str], sour
             if np.isinf(value)
             else "outside a step's domain, or its output overflows"
         )
-        where = f"feature {names[column]!r}, row {row}: {value!r} is {why}"
+        where = f"feature {names[column]!r}, {NO_ORIGIN.at(row)}: {value!r} is {why}"
     raise TargetError(
         f"{source} flags {int(flags.sum())} input value(s) that lock.transform rejects; "
         f"the first: {where}"
