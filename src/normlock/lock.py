@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import numpy as np
 
 from normlock import artifact
-from normlock.chain import FeatureLock, accepts, output_dtype
+from normlock.chain import FeatureLock, forward_columns, output_dtype
 from normlock.errors import NO_ORIGIN, ColumnNotFoundError, InputError, LockIntegrityError, Origin
 from normlock.frames import read_columns, write_columns
 from normlock.probes import probes_of
-from normlock.stats.kernel import affine_columns
 from normlock.stats.rows import RowSketch
 
 if TYPE_CHECKING:
@@ -155,8 +154,9 @@ class Lock:
                 f"out must be a writable {np.dtype(dtype).name} array of shape {data.shape}, "
                 f"got {out.dtype} {out.shape}"
             )
-        if self._matrix_fast_path(data, out) is None:
-            np.copyto(out, self._run(data, inverse=False, extra=extra, origin=origin))
+        result = self._run(data, inverse=False, extra=extra, origin=origin, out=out)
+        if result is not out:
+            np.copyto(out, result)
         return out
 
     def inverse_transform(
@@ -203,11 +203,19 @@ class Lock:
             y = y.astype(np.float32)
         return dict(zip(names, y.tolist(), strict=True)) if isinstance(data, dict) else y
 
-    def _run(self, data: T, *, inverse: bool, extra: Extra, origin: Origin) -> T:
+    def _run(
+        self,
+        data: T,
+        *,
+        inverse: bool,
+        extra: Extra,
+        origin: Origin,
+        out: np.ndarray | None = None,
+    ) -> T:
         if not inverse and isinstance(data, np.ndarray | dict):
             row = self._transform_row(data)
             if row is not None:
-                return row  # type: ignore[no-any-return]
+                return row
         if extra not in ("error", "keep"):
             raise InputError(f"extra must be 'error' or 'keep', got {extra!r}")
         read = read_columns(data, default_names=self.columns)
@@ -222,28 +230,22 @@ class Lock:
                     f"column(s) {unknown} are not in the lock (it knows {list(self.columns)}); "
                     "drop them, or pass extra='keep' to carry them through unchanged"
                 )
-        if not inverse and read.matrix is not None:
-            fast = self._matrix_fast_path(read.matrix)
-            if fast is not None:
-                return fast if read.kind == "numpy" else fast[0]  # type: ignore[return-value]
-        outputs = {
-            f.name: f.apply(read.arrays[f.name], inverse=inverse, origin=origin)
-            for f in self.features
-        }
-        return write_columns(data, read, outputs)
-
-    def _matrix_fast_path(
-        self, matrix: np.ndarray, out: np.ndarray | None = None
-    ) -> np.ndarray | None:
-        """One fused pass over a float matrix whose columns are all one-step affine features."""
-        plan = self._row_plan
-        if plan is None or matrix.shape[1] != len(plan[0]):
-            return None
-        out_dtype = output_dtype(matrix.dtype)
-        result = affine_columns(np.atleast_2d(matrix), plan[1], plan[2], out_dtype, out)
-        if result is None or not all(accepts(f, result, j) for j, f in enumerate(self.features)):
-            return None
-        return result.out
+        if inverse:
+            outputs = {
+                f.name: f.apply(read.arrays[f.name], inverse=True, origin=origin)
+                for f in self.features
+            }
+            return write_columns(data, read, outputs)
+        outputs, matrix = forward_columns(
+            self.features,
+            read.arrays,
+            read.names,
+            read.matrix,
+            nulls=read.nulls,
+            origin=origin,
+            out=out,
+        )
+        return write_columns(data, read, outputs, matrix)
 
     def transform_target(self, y: T) -> T:
         """Normalize a 1-D target (numpy array, list, pandas or polars Series)."""

@@ -1,8 +1,10 @@
 """Containers in, the same container out: numpy, dicts, pandas, polars and pyarrow.
 
-:func:`read_columns` turns a supported container into named numpy columns;
-:func:`write_columns` puts transformed columns back into a container of the input's
-type. Frame libraries are imported only when such a frame is passed.
+:func:`read_columns` turns a supported container into named numpy columns, without a
+copy where the container's memory allows it; :func:`write_columns` puts transformed
+columns back into a container of the input's type. Frame libraries are imported only
+when such a frame is passed (:mod:`~normlock.frames.pandas_io`,
+:mod:`~normlock.frames.polars_io`, :mod:`~normlock.frames.arrow_io`).
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ class Columns:
     """Named columns read from a container.
 
     Attributes:
-        kind: the container family (``numpy``, ``row``, ``dict``, ``pandas``, ``polars``,
-            ``arrow``).
+        kind: the container family (``numpy``, ``row``, ``dict``, ``row_dict``, ``pandas``,
+            ``polars``, ``arrow``).
         names: column names in container order.
         arrays: column name -> 1-D numpy array (NaN where the container had a null).
         nulls: column name -> mask of nulls, for containers with null support.
         rows: number of rows.
         named: whether the container carries column names (numpy arrays do not).
-        matrix: the 2-D numpy array itself, for numpy input (None otherwise).
+        matrix: every column as one 2-D ``(rows, columns)`` array, when the container is
+            one (a 2-D numpy array) or holds its columns as one (a pandas frame whose
+            columns all have one numpy float dtype: a view of its block, F-ordered);
+            ``arrays`` are then its columns. None otherwise.
     """
 
     kind: str
@@ -71,34 +76,47 @@ def read_columns(obj: Any, default_names: Sequence[str] | None = None) -> Column
     """Named numpy columns of a container.
 
     A 2-D numpy array has no names: its columns get ``default_names`` (``x0, x1, ...``
-    when None). A 1-D numpy array is one row.
+    when None). A 1-D numpy array is one row. Frame columns are views of the frame's
+    memory where it allows (numpy-backed pandas columns, Arrow and Polars numeric columns
+    in one chunk without nulls); columns with nulls are copies with NaN in their place.
     """
     kind = _family(obj)
     if kind in ("numpy", "row"):
-        matrix = obj.reshape(1, -1) if kind == "row" else obj
-        if matrix.ndim != 2:
-            raise InputError(f"expected a 1-D row or a 2-D array, got {obj.ndim}-D")
-        width = matrix.shape[1]
-        names = (
-            tuple(default_names)
-            if default_names is not None
-            else tuple(f"x{i}" for i in range(width))
-        )
-        if len(names) != width:
-            raise InputError(
-                f"the array has {width} columns but the lock expects {len(names)} "
-                f"({', '.join(names[:10])}{', ...' if len(names) > 10 else ''}); "
-                "pass an array with one column per locked column, in locked order"
-            )
-        arrays = {name: matrix[:, i] for i, name in enumerate(names)}
-        return Columns(kind, names, arrays, {}, matrix.shape[0], named=False, matrix=matrix)
+        return _read_numpy(obj, kind, default_names)
     if kind == "dict":
         return _read_dict(obj)
     if kind == "pandas":
-        return _read_pandas(obj)
+        from normlock.frames import pandas_io
+
+        names, arrays, nulls, matrix = pandas_io.read(obj)
+        return Columns(kind, names, arrays, nulls, len(obj), matrix=matrix)
     if kind == "polars":
-        return _read_polars(obj)
-    return _read_arrow(obj)
+        from normlock.frames import polars_io
+
+        names, arrays, nulls = polars_io.read(obj)
+        return Columns(kind, names, arrays, nulls, obj.height)
+    from normlock.frames import arrow_io
+
+    names, arrays, nulls = arrow_io.read(obj)
+    return Columns(kind, names, arrays, nulls, obj.num_rows)
+
+
+def _read_numpy(obj: np.ndarray, kind: str, default_names: Sequence[str] | None) -> Columns:
+    matrix = obj.reshape(1, -1) if kind == "row" else obj
+    if matrix.ndim != 2:
+        raise InputError(f"expected a 1-D row or a 2-D array, got {obj.ndim}-D")
+    width = matrix.shape[1]
+    names = (
+        tuple(default_names) if default_names is not None else tuple(f"x{i}" for i in range(width))
+    )
+    if len(names) != width:
+        raise InputError(
+            f"the array has {width} columns but the lock expects {len(names)} "
+            f"({', '.join(names[:10])}{', ...' if len(names) > 10 else ''}); "
+            "pass an array with one column per locked column, in locked order"
+        )
+    arrays = {name: matrix[:, i] for i, name in enumerate(names)}
+    return Columns(kind, names, arrays, {}, matrix.shape[0], named=False, matrix=matrix)
 
 
 def _read_dict(obj: Mapping[str, Any]) -> Columns:
@@ -114,103 +132,34 @@ def _read_dict(obj: Mapping[str, Any]) -> Columns:
     return Columns("row_dict" if scalar else "dict", names, arrays, {}, rows)
 
 
-def _read_pandas(frame: Any) -> Columns:
-    arrays: dict[str, np.ndarray] = {}
-    nulls: dict[str, np.ndarray] = {}
-    names = tuple(str(c) for c in frame.columns)
-    if len(set(names)) != len(names):
-        raise InputError("the DataFrame has duplicate column names; make them unique")
-    for name, column in zip(names, frame.columns, strict=True):
-        series = frame[column]
-        if _is_masked_numeric(series.dtype):  # Float64, Int64, ...: pd.NA marks missing values
-            nulls[name] = series.isna().to_numpy()
-            dtype = np.float32 if str(series.dtype) == "Float32" else np.float64
-            arrays[name] = series.to_numpy(dtype=dtype, na_value=np.nan)
-        else:
-            arrays[name] = series.to_numpy()
-    return Columns("pandas", names, arrays, nulls, len(frame))
-
-
-def _is_masked_numeric(dtype: Any) -> bool:
-    """Whether a pandas dtype is one of its nullable (masked) numeric or boolean dtypes."""
-    return type(dtype).__name__ in (
-        "Float32Dtype",
-        "Float64Dtype",
-        "Int8Dtype",
-        "Int16Dtype",
-        "Int32Dtype",
-        "Int64Dtype",
-        "UInt8Dtype",
-        "UInt16Dtype",
-        "UInt32Dtype",
-        "UInt64Dtype",
-        "BooleanDtype",
-    )
-
-
-def _read_polars(frame: Any) -> Columns:
-    arrays: dict[str, np.ndarray] = {}
-    nulls: dict[str, np.ndarray] = {}
-    for name in frame.columns:
-        series = frame.get_column(name)
-        if series.dtype.is_numeric():
-            if series.null_count():
-                nulls[name] = series.is_null().to_numpy()
-                dtype = np.float32 if str(series.dtype) == "Float32" else np.float64
-                arrays[name] = series.to_numpy().astype(dtype)
-            else:
-                arrays[name] = series.to_numpy()
-        else:
-            arrays[name] = series.to_numpy()
-    return Columns("polars", tuple(frame.columns), arrays, nulls, frame.height)
-
-
-def _read_arrow(table: Any) -> Columns:
-    import pyarrow as pa
-
-    arrays: dict[str, np.ndarray] = {}
-    nulls: dict[str, np.ndarray] = {}
-    names = tuple(table.schema.names)
-    if len(set(names)) != len(names):
-        raise InputError("the Arrow table has duplicate column names; make them unique")
-    for name in names:
-        column = table.column(name)
-        if isinstance(column, pa.ChunkedArray):
-            column = column.combine_chunks()
-        if (
-            pa.types.is_integer(column.type)
-            or pa.types.is_floating(column.type)
-            or pa.types.is_boolean(column.type)
-        ):
-            if column.null_count:
-                nulls[name] = column.is_null().to_numpy(zero_copy_only=False)
-                target = pa.float32() if column.type == pa.float32() else pa.float64()
-                arrays[name] = column.cast(target).fill_null(np.nan).to_numpy(zero_copy_only=False)
-            else:
-                arrays[name] = column.to_numpy(zero_copy_only=False)
-        else:
-            arrays[name] = column.to_numpy(zero_copy_only=False)
-    return Columns("arrow", names, arrays, nulls, table.num_rows)
-
-
 def is_numeric(array: np.ndarray) -> bool:
     """Whether a column can be normalized (floats, integers, booleans)."""
     return array.dtype.kind in "fiub"
 
 
-def write_columns(original: Any, read: Columns, outputs: Mapping[str, np.ndarray]) -> Any:
+def write_columns(
+    original: Any,
+    read: Columns,
+    outputs: Mapping[str, np.ndarray],
+    matrix: np.ndarray | None = None,
+) -> Any:
     """A container of ``original``'s type with ``outputs`` replacing those columns.
 
-    Nulls of the input stay nulls in containers that have them.
+    ``matrix``, when given, holds the outputs of every column of ``read`` as one 2-D
+    array in container order; numpy arrays and pandas frames of one float block are
+    built from it without a copy. Nulls of the input stay nulls in containers that have
+    them.
     """
     if read.kind == "numpy":
+        if matrix is not None:
+            return matrix
         dtypes = [outputs[n].dtype if n in outputs else read.arrays[n].dtype for n in read.names]
         result = np.empty((read.rows, len(read.names)), dtype=np.result_type(*dtypes))
         for i, name in enumerate(read.names):
             result[:, i] = outputs.get(name, read.arrays[name])
         return result
     if read.kind == "row":
-        return write_columns(original.reshape(1, -1), _as_kind(read, "numpy"), outputs)[0]
+        return write_columns(original.reshape(1, -1), _as_numpy(read), outputs, matrix)[0]
     if read.kind == "row_dict":
         return type(original)(
             (key, outputs[str(key)][0].item() if str(key) in outputs else value)
@@ -221,60 +170,18 @@ def write_columns(original: Any, read: Columns, outputs: Mapping[str, np.ndarray
             (key, outputs.get(str(key), value)) for key, value in original.items()
         )
     if read.kind == "pandas":
-        return _write_pandas(original, read, outputs)
+        from normlock.frames import pandas_io
+
+        whole = matrix if read.matrix is not None else None  # every column a numpy float
+        return pandas_io.write(original, read.names, outputs, read.nulls, whole)
     if read.kind == "polars":
-        return _write_polars(original, read, outputs)
-    return _write_arrow(original, read, outputs)
+        from normlock.frames import polars_io
+
+        return polars_io.write(original, outputs, read.nulls)
+    from normlock.frames import arrow_io
+
+    return arrow_io.write(original, read.names, outputs, read.nulls)
 
 
-def _as_kind(read: Columns, kind: str) -> Columns:
-    return Columns(kind, read.names, read.arrays, read.nulls, read.rows, read.named, read.matrix)
-
-
-def _write_pandas(frame: Any, read: Columns, outputs: Mapping[str, np.ndarray]) -> Any:
-    import pandas as pd
-
-    result = frame.copy(deep=False)
-    for column, name in zip(frame.columns, read.names, strict=True):
-        if name not in outputs:
-            continue
-        values = outputs[name]
-        if name in read.nulls:
-            dtype = "Float32" if values.dtype == np.float32 else "Float64"
-            array = pd.array(values, dtype=dtype)
-            array[read.nulls[name]] = pd.NA
-            result[column] = array
-        else:
-            result[column] = values
-    return result
-
-
-def _write_polars(frame: Any, read: Columns, outputs: Mapping[str, np.ndarray]) -> Any:
-    import polars as pl
-
-    replaced = []
-    for name, values in outputs.items():
-        series = pl.Series(name, values)
-        if name in read.nulls:
-            series = pl.select(
-                pl.when(pl.Series(read.nulls[name])).then(None).otherwise(series).alias(name)
-            ).to_series()
-        replaced.append(series)
-    return frame.with_columns(replaced)
-
-
-def _write_arrow(table: Any, read: Columns, outputs: Mapping[str, np.ndarray]) -> Any:
-    import pyarrow as pa
-
-    result = table
-    for i, name in enumerate(read.names):
-        if name not in outputs:
-            continue
-        mask = read.nulls.get(name)
-        array = pa.array(outputs[name], mask=mask)
-        if isinstance(result, pa.Table):
-            result = result.set_column(i, name, array)
-        else:
-            arrays = [array if j == i else result.column(j) for j in range(result.num_columns)]
-            result = pa.RecordBatch.from_arrays(arrays, names=list(read.names))
-    return result
+def _as_numpy(read: Columns) -> Columns:
+    return Columns("numpy", read.names, read.arrays, read.nulls, read.rows, read.named, read.matrix)
