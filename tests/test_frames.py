@@ -278,6 +278,16 @@ def test_a_float_pandas_frame_is_read_and_written_as_one_block() -> None:
     assert np.shares_memory(out.to_numpy(), out["a"].to_numpy())  # one block, not copied
 
 
+def test_a_pandas_frame_of_several_blocks_is_read_column_by_column_without_copies() -> None:
+    values = np.random.default_rng(3).normal(size=(50, 3))
+    frame = pd.DataFrame({n: values[:, j].copy() for j, n in enumerate(NAMES)}, copy=False)
+    read = read_columns(frame)
+    assert read.matrix is None
+    assert all(np.shares_memory(read.arrays[n], frame[n].to_numpy()) for n in NAMES)
+    out = LOCK.transform(frame)
+    assert np.shares_memory(out.to_numpy(), out["a"].to_numpy())  # written as one block
+
+
 def test_polars_and_arrow_columns_without_nulls_are_read_without_a_copy() -> None:
     values = np.random.default_rng(3).normal(size=(50, 3))
     frame = pl.from_numpy(values, schema=list(NAMES))

@@ -31,9 +31,9 @@ class Columns:
         rows: number of rows.
         named: whether the container carries column names (numpy arrays do not).
         matrix: every column as one 2-D ``(rows, columns)`` array, when the container is
-            one (a 2-D numpy array) or holds its columns as one (a pandas frame whose
-            columns all have one numpy float dtype: a view of its block, F-ordered);
-            ``arrays`` are then its columns. None otherwise.
+            one (a 2-D numpy array) or holds its columns as one (a pandas frame of one
+            numpy float dtype in one block: a view of the block, F-ordered); ``arrays``
+            are then its columns. None otherwise.
     """
 
     kind: str
@@ -146,8 +146,8 @@ def write_columns(
     """A container of ``original``'s type with ``outputs`` replacing those columns.
 
     ``matrix``, when given, holds the outputs of every column of ``read`` as one 2-D
-    array in container order; numpy arrays and pandas frames of one float block are
-    built from it without a copy. Nulls of the input stay nulls in containers that have
+    array in container order; numpy arrays and numpy-backed pandas frames are built
+    from it without a copy. Nulls of the input stay nulls in containers that have
     them.
     """
     if read.kind == "numpy":
@@ -172,8 +172,7 @@ def write_columns(
     if read.kind == "pandas":
         from normlock.frames import pandas_io
 
-        whole = matrix if read.matrix is not None else None  # every column a numpy float
-        return pandas_io.write(original, read.names, outputs, read.nulls, whole)
+        return pandas_io.write(original, read.names, outputs, read.nulls, matrix)
     if read.kind == "polars":
         from normlock.frames import polars_io
 

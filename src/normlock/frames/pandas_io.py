@@ -36,8 +36,8 @@ def read(
     if len(set(names)) != len(names):
         raise InputError("the DataFrame has duplicate column names; make them unique")
     dtypes = set(frame.dtypes)
-    if len(dtypes) == 1 and dtypes <= set(_FLOATS):
-        matrix = frame.to_numpy()  # a view when pandas holds the columns in one block
+    if len(dtypes) == 1 and dtypes <= set(_FLOATS) and _one_block(frame):
+        matrix = frame.to_numpy()  # a view of the block
         return names, {n: matrix[:, j] for j, n in enumerate(names)}, {}, matrix
     arrays: dict[str, np.ndarray] = {}
     nulls: dict[str, np.ndarray] = {}
@@ -64,8 +64,9 @@ def write(
     matrix: np.ndarray | None,
 ) -> pd.DataFrame:
     """``frame`` with ``outputs`` replacing those columns: from ``matrix`` (every column's
-    output in order, all numpy-backed) as one block, else column by column."""
-    if matrix is not None:
+    output in order) as one block when every column is numpy-backed, else column by
+    column."""
+    if matrix is not None and all(isinstance(d, np.dtype) for d in frame.dtypes):
         result = pd.DataFrame(matrix, index=frame.index, columns=frame.columns, copy=False)
         return result.__finalize__(frame)
     columns = {}
@@ -78,6 +79,13 @@ def write(
     result = pd.DataFrame(columns, index=frame.index, copy=False)
     result.columns = frame.columns
     return result.__finalize__(frame)
+
+
+def _one_block(frame: pd.DataFrame) -> bool:
+    """Whether pandas holds the frame's columns in one 2-D block, so that ``to_numpy`` is
+    a view (it copies several blocks into one). pandas has no public test for it: this
+    reads its block manager, and says False where that is not there."""
+    return getattr(getattr(frame, "_mgr", None), "nblocks", None) == 1
 
 
 def _column(dtype: Any, values: np.ndarray, nulls: np.ndarray | None) -> Any:
