@@ -258,9 +258,7 @@ def _fused_pass(
         block: np.ndarray | list[np.ndarray] = matrix
         null_rows: list[np.ndarray | None] = [None] * len(features)
     else:
-        filled = [_nulls_at_center(*c) for c in zip(columns, nulls, centers, strict=True)]
-        block = [values for values, _ in filled]
-        null_rows = [rows for _, rows in filled]
+        block, null_rows = _nulls_at_centers(columns, nulls, centers)
     result = affine_columns(block, centers, scales, out_dtype, out)
     if result is None:
         return {}, None
@@ -274,18 +272,23 @@ def _fused_pass(
     return accepted, result.out
 
 
-def _nulls_at_center(
-    values: np.ndarray, nulls: np.ndarray | None, center: float
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """A column with ``center`` in its null rows, so that the fused pass meets no NaN
-    there (NaN sends its block of rows down the kernel's slow counting path), and those
-    rows (None when it has no nulls)."""
-    if nulls is None or not nulls.any():
-        return values, None
-    rows = np.flatnonzero(nulls)
-    filled = values.copy()
-    filled[rows] = center
-    return filled, rows
+def _nulls_at_centers(
+    columns: list[np.ndarray], nulls: list[np.ndarray | None], centers: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+    """The columns with their centers in their null rows, so that the fused pass meets no
+    NaN there (NaN sends its block of rows down the kernel's slow counting path), and
+    each column's null rows (None for a column without nulls). The columns with nulls are
+    copied into one block: one allocation, not one per column."""
+    null_rows = [None if m is None or not m.any() else np.flatnonzero(m) for m in nulls]
+    with_nulls = [j for j, rows in enumerate(null_rows) if rows is not None]
+    filled = list(columns)
+    if with_nulls:
+        block = np.empty((len(with_nulls), len(columns[0])), dtype=columns[0].dtype)
+        for row, j in zip(block, with_nulls, strict=True):
+            np.copyto(row, columns[j])
+            row[null_rows[j]] = centers[j]
+            filled[j] = row
+    return filled, null_rows
 
 
 def output_dtype(dtype: np.dtype[Any]) -> type:
