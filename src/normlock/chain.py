@@ -11,7 +11,6 @@ The rules that make every container give the same bits:
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,118 +176,6 @@ class FeatureLock:
                     f"feature {self.name!r}, {origin.at(row)}: infinite value {float(x[row])!r} "
                     f"({int(inf.sum())} in all); replace it, or refit with inf='keep'"
                 )
-
-
-def forward_columns(
-    features: Sequence[FeatureLock],
-    columns: Mapping[str, np.ndarray],
-    order: Sequence[str],
-    matrix: np.ndarray | None = None,
-    *,
-    nulls: Mapping[str, np.ndarray] | None = None,
-    origin: Origin = NO_ORIGIN,
-    out: np.ndarray | None = None,
-) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-    """Every feature's transform of its column, the one-step affine features of float32
-    and float64 columns fused into one compiled pass per output dtype.
-
-    The bits are those of :meth:`FeatureLock.apply`, column by column, and so are the
-    errors: a column whose values a feature's policies reject goes through ``apply``,
-    which raises, in feature order.
-
-    Args:
-        features: the features to run; ``columns[feature.name]`` is each one's input.
-        columns: the input columns by name (1-D arrays of one length).
-        order: the container's column names in order (features and any others).
-        matrix: those columns as one 2-D array, when the container holds them so.
-        nulls: masks of the columns' nulls (their values are NaN there).
-        origin: where the rows come from, for error messages.
-        out: for the pass over ``matrix``, an array of its shape and output dtype to
-            write into.
-
-    Returns:
-        The outputs by feature name, and the outputs of every column of ``order`` as one
-        2-D array in that order when one pass covered them all (else None).
-    """
-    by_name = {f.name: f for f in features}
-    groups: dict[type, list[str]] = {}
-    for name in order:
-        feature = by_name.get(name)
-        if feature is not None and feature.affine() is not None:
-            dtype = columns[name].dtype
-            if dtype in (np.float32, np.float64):
-                groups.setdefault(output_dtype(dtype), []).append(name)
-    fused: dict[str, np.ndarray] = {}
-    whole = None
-    for dtype, names in groups.items():
-        covers = len(names) == len(order)
-        accepted, block = _fused_pass(
-            [by_name[n] for n in names],
-            [columns[n] for n in names],
-            [(nulls or {}).get(n) for n in names],
-            dtype,
-            matrix if covers else None,
-            out if covers else None,
-        )
-        fused.update(accepted)
-        if covers and len(accepted) == len(names):
-            whole = block
-    outputs = {
-        f.name: fused[f.name] if f.name in fused else f.apply(columns[f.name], origin=origin)
-        for f in features
-    }
-    return outputs, whole
-
-
-def _fused_pass(
-    features: list[FeatureLock],
-    columns: list[np.ndarray],
-    nulls: list[np.ndarray | None],
-    out_dtype: type,
-    matrix: np.ndarray | None,
-    out: np.ndarray | None,
-) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-    """One compiled pass of affine ``features`` over their float ``columns`` (or over
-    ``matrix``, which holds them): the outputs whose features accept what the pass met,
-    and the pass's 2-D output."""
-    affines = [f.affine() for f in features]
-    centers = np.array([a[0] for a in affines])  # type: ignore[index]
-    scales = np.array([a[1] for a in affines])  # type: ignore[index]
-    if matrix is not None:
-        block: np.ndarray | list[np.ndarray] = matrix
-        null_rows: list[np.ndarray | None] = [None] * len(features)
-    else:
-        block, null_rows = _nulls_at_centers(columns, nulls, centers)
-    result = affine_columns(block, centers, scales, out_dtype, out)
-    if result is None:
-        return {}, None
-    accepted = {}
-    for j, (feature, rows) in enumerate(zip(features, null_rows, strict=True)):
-        if rows is not None:  # the nulls' outputs are NaN, and they count as NaN inputs
-            result.out[rows, j] = np.nan
-            result.nan[j] += len(rows)
-        if accepts(feature, result, j):
-            accepted[feature.name] = result.out[:, j]
-    return accepted, result.out
-
-
-def _nulls_at_centers(
-    columns: list[np.ndarray], nulls: list[np.ndarray | None], centers: np.ndarray
-) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
-    """The columns with their centers in their null rows, so that the fused pass meets no
-    NaN there (NaN sends its block of rows down the kernel's slow counting path), and
-    each column's null rows (None for a column without nulls). The columns with nulls are
-    copied into one block: one allocation, not one per column."""
-    null_rows = [None if m is None or not m.any() else np.flatnonzero(m) for m in nulls]
-    with_nulls = [j for j, rows in enumerate(null_rows) if rows is not None]
-    filled = list(columns)
-    if with_nulls:
-        block = np.empty((len(with_nulls), len(columns[0])), dtype=columns[0].dtype)
-        for row, j in zip(block, with_nulls, strict=True):
-            np.copyto(row, columns[j])
-            row[null_rows[j]] = centers[j]
-            filled[j] = row
-    return filled, null_rows
 
 
 def output_dtype(dtype: np.dtype[Any]) -> type:

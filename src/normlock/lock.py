@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import numpy as np
 
 from normlock import artifact
-from normlock.chain import FeatureLock, forward_columns, output_dtype
+from normlock.chain import FeatureLock, output_dtype
 from normlock.errors import NO_ORIGIN, ColumnNotFoundError, InputError, LockIntegrityError, Origin
 from normlock.frames import read_columns, write_columns
+from normlock.fused import AffinePlan, forward_columns
 from normlock.probes import probes_of
 from normlock.stats.rows import RowSketch
 
@@ -175,6 +176,20 @@ class Lock:
         scales = np.array([a[1] for a in affines])  # type: ignore[index]
         return self.feature_names, centers, scales
 
+    @functools.cached_property
+    def _affine_plans(self) -> dict[tuple[str, ...], AffinePlan]:
+        return {}
+
+    def _affine_plan(self, order: tuple[str, ...]) -> AffinePlan:
+        """The fused pass's plan for a container with columns ``order`` (kept for the
+        last few orders seen)."""
+        plan = self._affine_plans.get(order)
+        if plan is None:
+            if len(self._affine_plans) >= 8:
+                self._affine_plans.clear()
+            plan = self._affine_plans[order] = AffinePlan.of(self.features, order)
+        return plan
+
     def _transform_row(self, data: Any) -> Any:
         """The online path: one row (a 1-D float array, or a dict of Python numbers in lock
         order) of an all-affine lock, with nothing to report; None sends the row down the
@@ -241,6 +256,7 @@ class Lock:
             read.arrays,
             read.names,
             read.matrix,
+            plan=self._affine_plan(read.names),
             nulls=read.nulls,
             origin=origin,
             out=out,

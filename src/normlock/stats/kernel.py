@@ -336,8 +336,8 @@ def affine_columns(
         )
     centers = np.ascontiguousarray(centers, dtype=np.float64)
     scales = np.ascontiguousarray(scales, dtype=np.float64)
-    # for the pass by columns: each column's center and scale in every lane
-    lanes_c, lanes_s = (np.repeat(v, _LANES).reshape(-1, _LANES) for v in (centers, scales))
+    if columns is not None:  # each column's center and scale in every lane
+        lanes_c, lanes_s = (np.repeat(v, _LANES).reshape(-1, _LANES) for v in (centers, scales))
 
     def run(bound: tuple[int, int]) -> list[tuple[int, int, int]]:
         a, b = bound
@@ -349,7 +349,9 @@ def affine_columns(
         ]
 
     parts = run_parallel(run, row_ranges(rows))
-    counts = np.sum(np.array(parts, dtype=np.int64).reshape(len(parts), -1, 3), axis=0)
+    if all(part.count(_NO_COUNTS) == len(part) for part in parts):  # the usual case
+        return AffineResult(out, *(np.zeros(width, dtype=np.int64) for _ in range(3)))
+    counts = np.array(parts, dtype=np.int64).sum(axis=0)
     return AffineResult(out, counts[:, 0], counts[:, 1], counts[:, 2])
 
 
