@@ -31,7 +31,8 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 def read(
     frame: pd.DataFrame,
 ) -> tuple[tuple[str, ...], dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray | None]:
-    """Names, columns, null masks and (for a frame of one float dtype) the 2-D matrix."""
+    """Names, columns, null masks and, for a frame of one numpy float dtype in one block,
+    that block as a 2-D matrix (F-ordered, a view)."""
     names = tuple(map(str, frame.columns.tolist()))
     if len(set(names)) != len(names):
         raise InputError("the DataFrame has duplicate column names; make them unique")
