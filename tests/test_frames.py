@@ -322,3 +322,24 @@ def test_fitting_any_container_gives_the_numpy_fit() -> None:
     for container, (build, _) in CONTAINERS.items():
         data = build(values, nulls, np.float64)
         assert nl.fit(data, names=list(NAMES)).fingerprint == expected, container
+
+
+def test_frame_outputs_keep_their_memory_after_the_pool_reuses_freed_memory() -> None:
+    """Frame outputs live in Arrow's memory pool: they must hold on to their buffers
+    while the pool hands freed memory to later allocations."""
+    values = np.random.default_rng(6).normal(size=(20_000, 3))
+    want = LOCK.transform(values)
+    frames = {
+        "pandas": pd.DataFrame(values, columns=list(NAMES)),
+        "polars": pl.from_numpy(values, schema=list(NAMES)),
+        "arrow": pa.table(dict(zip(NAMES, values.T.copy(), strict=True))),
+    }
+    outputs = {kind: LOCK.transform(frame) for kind, frame in frames.items()}
+    del frames
+    for _ in range(4):  # later transforms, and garbage over any freed memory
+        LOCK.transform(pa.table(dict(zip(NAMES, values.T * 3, strict=True))))
+        np.frombuffer(pa.allocate_buffer(values.nbytes), np.uint8)[:] = 255
+    for kind, out in outputs.items():
+        columns, _ = output_columns(out)
+        got = np.column_stack([columns[n] for n in NAMES])
+        assert got.tobytes() == want.tobytes(), kind

@@ -9,7 +9,7 @@ own matrix when it holds its columns as one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +19,7 @@ from normlock.errors import NO_ORIGIN, Origin
 from normlock.stats.kernel import affine_columns
 
 _FUSED = (np.dtype(np.float32), np.dtype(np.float64))  # their outputs keep their dtype
+Allocate = Callable[[tuple[int, int], type], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ def forward_columns(
     nulls: Mapping[str, np.ndarray] | None = None,
     origin: Origin = NO_ORIGIN,
     out: np.ndarray | None = None,
+    allocate: Allocate = np.empty,
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
     """Every feature's transform of its column, the one-step affine features of float32
     and float64 columns fused into one compiled pass per dtype.
@@ -76,6 +78,8 @@ def forward_columns(
         origin: where the rows come from, for error messages.
         out: for the pass over ``matrix``, an array of its shape and output dtype to
             write into.
+        allocate: ``allocate(shape, dtype)`` gives the fused passes' arrays (C-ordered,
+            uninitialized): ``np.empty``, or an allocator for the container's memory.
 
     Returns:
         The outputs by feature name, and the outputs of every column of ``order`` as one
@@ -103,6 +107,7 @@ def forward_columns(
             dtype,
             matrix if covers else None,
             out if covers else None,
+            allocate,
         )
         fused.update(accepted)
         if covers and len(accepted) == len(positions):
@@ -124,6 +129,7 @@ def _fused_pass(
     dtype: np.dtype,
     matrix: np.ndarray | None,
     out: np.ndarray | None,
+    allocate: Allocate,
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
     """One compiled pass of the plan's features at ``positions`` over their columns of
     ``dtype`` (or over ``matrix``, which holds them): the outputs of the features that
@@ -137,8 +143,9 @@ def _fused_pass(
     if matrix is None:
         block = [columns[n] for n in names]
         if any(n in nulls for n in names):
-            block, null_rows = _nulls_at_centers(block, [nulls.get(n) for n in names], centers)
-    result = affine_columns(block, centers, scales, dtype.type, out)
+            masks = [nulls.get(n) for n in names]
+            block, null_rows = _nulls_at_centers(block, masks, centers, allocate)
+    result = affine_columns(block, centers, scales, dtype.type, out, allocate)
     if result is None:
         return {}, None
     for j, rows in enumerate(null_rows):
@@ -157,7 +164,10 @@ def _fused_pass(
 
 
 def _nulls_at_centers(
-    columns: list[np.ndarray], nulls: list[np.ndarray | None], centers: np.ndarray
+    columns: list[np.ndarray],
+    nulls: list[np.ndarray | None],
+    centers: np.ndarray,
+    allocate: Allocate,
 ) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
     """The columns with their centers in their null rows, so that the fused pass meets no
     NaN there (NaN sends its block of rows down the kernel's slow counting path), and
@@ -167,7 +177,7 @@ def _nulls_at_centers(
     with_nulls = [j for j, rows in enumerate(null_rows) if rows is not None]
     filled = list(columns)
     if with_nulls:
-        block = np.empty((len(with_nulls), len(columns[0])), dtype=columns[0].dtype)
+        block = allocate((len(with_nulls), len(columns[0])), columns[0].dtype.type)
         for row, j in zip(block, with_nulls, strict=True):
             np.copyto(row, columns[j])
             row[null_rows[j]] = centers[j]

@@ -18,7 +18,7 @@ import numpy as np
 from normlock import artifact
 from normlock.chain import FeatureLock, output_dtype
 from normlock.errors import NO_ORIGIN, ColumnNotFoundError, InputError, LockIntegrityError, Origin
-from normlock.frames import read_columns, write_columns
+from normlock.frames import allocator, read_columns, write_columns
 from normlock.fused import AffinePlan, forward_columns
 from normlock.probes import probes_of
 from normlock.stats.rows import RowSketch
@@ -260,6 +260,7 @@ class Lock:
             nulls=read.nulls,
             origin=origin,
             out=out,
+            allocate=allocator(read),
         )
         return write_columns(data, read, outputs, matrix)
 

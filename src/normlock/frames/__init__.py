@@ -9,7 +9,7 @@ when such a frame is passed (:mod:`~normlock.frames.pandas_io`,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +130,18 @@ def _read_dict(obj: Mapping[str, Any]) -> Columns:
         raise InputError(f"dict columns have different lengths: {sorted(lengths)}")
     rows = lengths.pop() if lengths else 0
     return Columns("row_dict" if scalar else "dict", names, arrays, {}, rows)
+
+
+def allocator(read: Columns) -> Callable[[tuple[int, int], type], np.ndarray]:
+    """How to allocate a transform's arrays for the container ``read`` came from:
+    frames (pandas, polars, pyarrow), whose outputs wrap them, take them from Arrow's
+    memory pool (see :func:`normlock.frames.arrow_io.empty`); arrays and dicts of arrays
+    get numpy's own."""
+    if read.kind in ("pandas", "polars", "arrow"):
+        from normlock.frames import arrow_io
+
+        return arrow_io.empty
+    return np.empty
 
 
 def is_numeric(array: np.ndarray) -> bool:

@@ -66,6 +66,16 @@ def arrow_array(values: np.ndarray, nulls: np.ndarray | None) -> pa.Array:
     return pa.Array.from_buffers(kind, len(values), [validity, pa.py_buffer(values)])
 
 
+def empty(shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """An uninitialized C-ordered array in Arrow's memory pool. The pool keeps freed
+    memory for the next allocation where the system allocator gives large blocks back
+    to the system, so a transform's output need not have its pages faulted in again."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if not size:
+        return np.empty(shape, dtype)
+    return np.frombuffer(pa.allocate_buffer(size), dtype=dtype).reshape(shape)
+
+
 def write(
     table: Table,
     names: tuple[str, ...],

@@ -300,10 +300,12 @@ def affine_columns(
     scales: np.ndarray,
     out_dtype: type,
     out: np.ndarray | None = None,
+    allocate: Callable[[tuple[int, int], type], np.ndarray] = np.empty,
 ) -> AffineResult | None:
     """``(block - centers) / scales`` in float64, rounded once to ``out_dtype``, in one
-    fused pass per element across threads (into ``out`` when given); None without the
-    compiled kernel or for columns that are not float32/float64.
+    fused pass per element across threads (into ``out`` when given, else into a C-ordered
+    array from ``allocate(shape, dtype)`` that it lays out); None without the compiled
+    kernel or for columns that are not float32/float64.
 
     ``block`` is a 2-D array of any layout, or a sequence of equal-length 1-D columns
     (not copied into one matrix). A matrix whose rows are contiguous runs row by row and
@@ -327,13 +329,10 @@ def affine_columns(
         rows, width = (len(columns[0]) if columns else 0), len(columns)
         if any(len(c) != rows for c in columns):
             raise ValueError(f"columns of different lengths: {sorted({len(c) for c in columns})}")
-    if out is None:
-        by_columns = columns is not None
-        out = (
-            np.empty((width, rows), out_dtype).T
-            if by_columns
-            else np.empty((rows, width), out_dtype)
-        )
+    if out is None and columns is None:
+        out = allocate((rows, width), out_dtype)
+    elif out is None:  # F-ordered: each column's output contiguous
+        out = allocate((width, rows), out_dtype).T
     centers = np.ascontiguousarray(centers, dtype=np.float64)
     scales = np.ascontiguousarray(scales, dtype=np.float64)
     if columns is not None:  # each column's center and scale in every lane
