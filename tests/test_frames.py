@@ -343,3 +343,26 @@ def test_frame_outputs_keep_their_memory_after_the_pool_reuses_freed_memory() ->
         columns, _ = output_columns(out)
         got = np.column_stack([columns[n] for n in NAMES])
         assert got.tobytes() == want.tobytes(), kind
+
+
+@pytest.mark.parametrize("under", [np.nan, np.inf, -np.inf, "largest", -0.0, 5.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_what_a_column_holds_under_its_nulls_never_shows(under: Any, dtype: type) -> None:
+    lock = nl.fit({n: np.array([0.0, 1e-3, 2e-3]) for n in NAMES})  # the largest overflows
+    held = np.finfo(dtype).max if under == "largest" else under
+    values = np.array([1e-3, held, 2e-3, held], dtype=dtype)
+    nulls = np.array([False, True, False, True])
+    validity = pa.py_buffer(np.packbits(~nulls, bitorder="little"))
+    kind = pa.from_numpy_dtype(dtype)
+    column = pa.Array.from_buffers(kind, 4, [validity, pa.py_buffer(values)])
+    table = pa.table({n: column for n in NAMES})
+    want = formula(lock, "a", np.where(nulls, np.nan, values).astype(dtype), dtype)
+    for data in (table, pl.from_arrow(table), table.to_pandas(types_mapper=pd.ArrowDtype)):
+        columns, null_masks = output_columns(lock.transform(data))
+        assert same_bits(columns["b"], want) and np.array_equal(null_masks["b"], nulls)
+    strict = nl.fit(
+        {n: np.array([0.0, 1e-3, 2e-3]) for n in NAMES},
+        {"a": {"method": "standard", "nan": "error"}},
+    )
+    with pytest.raises(nl.DomainError, match=r"feature 'a', row 1: NaN/missing value \(2 in all\)"):
+        strict.transform(table)

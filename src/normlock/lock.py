@@ -253,11 +253,8 @@ class Lock:
             return write_columns(data, read, outputs)
         outputs, matrix = forward_columns(
             self.features,
-            read.arrays,
-            read.names,
-            read.matrix,
+            read,
             plan=self._affine_plan(read.names),
-            nulls=read.nulls,
             origin=origin,
             out=out,
             allocate=allocator(read),

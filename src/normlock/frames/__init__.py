@@ -9,8 +9,8 @@ when such a frame is passed (:mod:`~normlock.frames.pandas_io`,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -34,15 +34,69 @@ class Columns:
             one (a 2-D numpy array) or holds its columns as one (a pandas frame of one
             numpy float dtype in one block: a view of the block, F-ordered); ``arrays``
             are then its columns. None otherwise.
+        stored: column name -> the container's own float32/float64 values of a column
+            with nulls, read without a copy (whatever the container holds at its nulls);
+            its ``arrays`` entry, a copy with NaN there, is made on first use.
     """
 
     kind: str
     names: tuple[str, ...]
-    arrays: dict[str, np.ndarray]
+    arrays: Mapping[str, np.ndarray]
     nulls: dict[str, np.ndarray]
     rows: int
     named: bool = True
     matrix: np.ndarray | None = None
+    stored: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+# A column read from a frame: its values (or how to make them on first use), its null
+# mask and its stored values (see Columns).
+Read = tuple["np.ndarray | Callable[[], np.ndarray]", "np.ndarray | None", "np.ndarray | None"]
+
+
+def frame_columns(kind: str, names: tuple[str, ...], reads: Sequence[Read], rows: int) -> Columns:
+    """The :class:`Columns` of a frame from its columns as read."""
+    made: dict[str, np.ndarray] = {}
+    pending: dict[str, Callable[[], np.ndarray]] = {}
+    nulls: dict[str, np.ndarray] = {}
+    stored: dict[str, np.ndarray] = {}
+    for name, (values, mask, own) in zip(names, reads, strict=True):
+        if isinstance(values, np.ndarray):
+            made[name] = values
+        else:
+            pending[name] = values
+        if mask is not None:
+            nulls[name] = mask
+        if own is not None:
+            stored[name] = own
+    arrays = _Pending(names, made, pending) if pending else made
+    return Columns(kind, names, arrays, nulls, rows, stored=stored)
+
+
+class _Pending(Mapping[str, np.ndarray]):
+    """Columns by name, some of them made on first use."""
+
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        made: dict[str, np.ndarray],
+        pending: dict[str, Callable[[], np.ndarray]],
+    ) -> None:
+        self._names, self._made, self._pending = names, made, pending
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._made:
+            self._made[name] = self._pending[name]()
+        return self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._made or name in self._pending
 
 
 def _family(obj: Any) -> str:
@@ -88,17 +142,14 @@ def read_columns(obj: Any, default_names: Sequence[str] | None = None) -> Column
     if kind == "pandas":
         from normlock.frames import pandas_io
 
-        names, arrays, nulls, matrix = pandas_io.read(obj)
-        return Columns(kind, names, arrays, nulls, len(obj), matrix=matrix)
+        return pandas_io.read(obj)
     if kind == "polars":
         from normlock.frames import polars_io
 
-        names, arrays, nulls = polars_io.read(obj)
-        return Columns(kind, names, arrays, nulls, obj.height)
+        return polars_io.read(obj)
     from normlock.frames import arrow_io
 
-    names, arrays, nulls = arrow_io.read(obj)
-    return Columns(kind, names, arrays, nulls, obj.num_rows)
+    return arrow_io.read(obj)
 
 
 def _read_numpy(obj: np.ndarray, kind: str, default_names: Sequence[str] | None) -> Columns:
@@ -171,7 +222,9 @@ def write_columns(
             result[:, i] = outputs.get(name, read.arrays[name])
         return result
     if read.kind == "row":
-        return write_columns(original.reshape(1, -1), _as_numpy(read), outputs, matrix)[0]
+        return write_columns(original.reshape(1, -1), replace(read, kind="numpy"), outputs, matrix)[
+            0
+        ]
     if read.kind == "row_dict":
         return type(original)(
             (key, outputs[str(key)][0].item() if str(key) in outputs else value)
@@ -192,7 +245,3 @@ def write_columns(
     from normlock.frames import arrow_io
 
     return arrow_io.write(original, read.names, outputs, read.nulls)
-
-
-def _as_numpy(read: Columns) -> Columns:
-    return Columns("numpy", read.names, read.arrays, read.nulls, read.rows, read.named, read.matrix)

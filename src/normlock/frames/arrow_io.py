@@ -1,8 +1,9 @@
 """pyarrow tables and record batches as numpy columns and back.
 
 A numeric column in one chunk without nulls is read without a copy; one with nulls is
-read as floats with NaN in their place, and its null mask. Output columns are wrapped
-without a copy, their nulls where the input's were.
+read as floats with NaN in their place, and its null mask; a float one with nulls also
+as its stored values (a view), the floats with NaN then made only when asked for.
+Output columns are wrapped without a copy, their nulls where the input's were.
 """
 
 from __future__ import annotations
@@ -13,22 +14,18 @@ import numpy as np
 import pyarrow as pa
 
 from normlock.errors import InputError
+from normlock.frames import Columns, Read, frame_columns
 
 Table = pa.Table | pa.RecordBatch
 
 
-def read(table: Table) -> tuple[tuple[str, ...], dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Names, columns and null masks (for columns with nulls) of ``table``."""
+def read(table: Table) -> Columns:
+    """The columns of ``table`` (see :func:`read_column`)."""
     names = tuple(table.schema.names)
     if len(set(names)) != len(names):
         raise InputError("the Arrow table has duplicate column names; make them unique")
-    arrays: dict[str, np.ndarray] = {}
-    nulls: dict[str, np.ndarray] = {}
-    for name, column in zip(names, table.columns, strict=True):
-        arrays[name], mask = numpy_column(column)
-        if mask is not None:
-            nulls[name] = mask
-    return names, arrays, nulls
+    reads = [read_column(column) for column in table.columns]
+    return frame_columns("arrow", names, reads, table.num_rows)
 
 
 def is_numeric_type(kind: pa.DataType) -> bool:
@@ -36,16 +33,25 @@ def is_numeric_type(kind: pa.DataType) -> bool:
     return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
 
 
-def numpy_column(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray | None]:
-    """A column as a 1-D numpy array (a view for one chunk of numbers without nulls) and,
-    for a numeric column with nulls, its null mask (the values then NaN there)."""
+def read_column(column: pa.Array | pa.ChunkedArray) -> Read:
+    """A column as a 1-D numpy array (a view for one chunk of numbers without nulls); for
+    a numeric column with nulls, as floats with NaN in their place and its null mask, and
+    for a float32/float64 one with nulls, also its stored values, the floats being made
+    on first use."""
     if isinstance(column, pa.ChunkedArray):
         column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
-    if is_numeric_type(column.type) and column.null_count:
-        target = pa.float32() if column.type == pa.float32() else pa.float64()
-        values = column.cast(target).fill_null(np.nan).to_numpy(zero_copy_only=False)
-        return values, null_mask(column)
-    return column.to_numpy(zero_copy_only=False), None
+    if not (is_numeric_type(column.type) and column.null_count):
+        return column.to_numpy(zero_copy_only=False), None, None
+    target = pa.float32() if column.type == pa.float32() else pa.float64()
+
+    def with_nan() -> np.ndarray:
+        return column.cast(target).fill_null(np.nan).to_numpy(zero_copy_only=False)
+
+    if column.type not in (pa.float32(), pa.float64()):
+        return with_nan(), null_mask(column), None
+    dtype = column.type.to_pandas_dtype()
+    own = np.frombuffer(column.buffers()[1], dtype=dtype, count=column.offset + len(column))
+    return with_nan, null_mask(column), own[column.offset :]
 
 
 def null_mask(array: pa.Array) -> np.ndarray:

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from normlock.errors import InputError
-from normlock.frames import arrow_io
+from normlock.frames import Columns, Read, arrow_io, frame_columns
 
 _MASKED = frozenset(
     {"Float32", "Float64", "Int8", "Int16", "Int32", "Int64"}
@@ -28,33 +28,29 @@ _MASKED = frozenset(
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def read(
-    frame: pd.DataFrame,
-) -> tuple[tuple[str, ...], dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray | None]:
-    """Names, columns, null masks and, for a frame of one numpy float dtype in one block,
-    that block as a 2-D matrix (F-ordered, a view)."""
+def read(frame: pd.DataFrame) -> Columns:
+    """The columns of ``frame``: one matrix for a frame of one numpy float dtype in one
+    block (F-ordered, a view), else column by column."""
     names = tuple(map(str, frame.columns.tolist()))
     if len(set(names)) != len(names):
         raise InputError("the DataFrame has duplicate column names; make them unique")
     dtypes = set(frame.dtypes)
     if len(dtypes) == 1 and dtypes <= set(_FLOATS) and _one_block(frame):
         matrix = frame.to_numpy()  # a view of the block
-        return names, {n: matrix[:, j] for j, n in enumerate(names)}, {}, matrix
-    arrays: dict[str, np.ndarray] = {}
-    nulls: dict[str, np.ndarray] = {}
-    for name, (_, series) in zip(names, frame.items(), strict=True):
-        if _is_masked(series.dtype):  # Float64, Int64, ...: pd.NA marks missing values
-            values = series.array
-            nulls[name] = values.isna()
-            dtype = np.float32 if series.dtype == "Float32" else np.float64
-            arrays[name] = values.to_numpy(dtype=dtype, na_value=np.nan)
-        elif _is_arrow_numeric(series.dtype):
-            arrays[name], mask = arrow_io.numpy_column(pa.array(series.array))
-            if mask is not None:
-                nulls[name] = mask
-        else:
-            arrays[name] = series.to_numpy()
-    return names, arrays, nulls, None
+        arrays = {n: matrix[:, j] for j, n in enumerate(names)}
+        return Columns("pandas", names, arrays, {}, len(frame), matrix=matrix)
+    reads = [_read_series(series) for _, series in frame.items()]
+    return frame_columns("pandas", names, reads, len(frame))
+
+
+def _read_series(series: pd.Series) -> Read:
+    if _is_masked(series.dtype):  # Float64, Int64, ...: pd.NA marks missing values
+        values = series.array
+        dtype = np.float32 if series.dtype == "Float32" else np.float64
+        return values.to_numpy(dtype=dtype, na_value=np.nan), values.isna(), None
+    if _is_arrow_numeric(series.dtype):
+        return arrow_io.read_column(pa.array(series.array))
+    return series.to_numpy(), None, None
 
 
 def write(
