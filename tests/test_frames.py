@@ -315,6 +315,18 @@ def test_columns_with_nulls_are_read_as_nan_with_their_mask() -> None:
                 assert np.array_equal(read.nulls[name], nulls[:, j]), container
 
 
+def test_float_columns_with_nulls_are_also_read_as_their_stored_values() -> None:
+    nulls = np.array([[False, True, False], [True, False, False]])
+    values = np.arange(6.0).reshape(2, 3)
+    table = CONTAINERS["arrow"][0](values, nulls, np.float64)
+    read = read_columns(table)
+    assert sorted(read.stored) == ["a", "b"]  # c has no nulls
+    for name in read.stored:
+        stored = read.stored[name]
+        assert stored.ctypes.data == table.column(name).chunk(0).buffers()[1].address
+        assert np.array_equal(stored[~read.nulls[name]], read.arrays[name][~read.nulls[name]])
+
+
 def test_fitting_any_container_gives_the_numpy_fit() -> None:
     values = np.random.default_rng(8).normal(3.0, 2.0, (1000, 3))
     expected = nl.fit(values, names=list(NAMES)).fingerprint
