@@ -209,7 +209,7 @@ def test_a_null_breaks_a_nan_error_policy_in_every_container(container: str) -> 
     values = np.ones((4, 3))
     nulls = np.zeros_like(values, dtype=bool)
     nulls[2, 1] = True
-    with pytest.raises(nl.DomainError, match=r"feature 'b', row 2: NaN/missing value \(1 in all\)"):
+    with pytest.raises(nl.DomainError, match=r"feature 'b', row 3: NaN/missing value \(1 in all\)"):
         lock.transform(CONTAINERS[container][0](values, nulls, np.float64))
 
 
@@ -220,10 +220,10 @@ def test_overflow_and_infinity_errors_are_those_of_the_numpy_path(container: str
     values[1, 2] = 3e38  # its output overflows float32
     nulls = np.zeros_like(values, dtype=bool)
     build = CONTAINERS[container][0]
-    with pytest.raises(nl.DomainError, match=r"feature 'c', row 1: the finite input .* float32"):
+    with pytest.raises(nl.DomainError, match=r"feature 'c', row 2: the finite input .* float32"):
         lock.transform(build(values, nulls, np.float32))
     values[1, 2] = np.inf
-    with pytest.raises(nl.DomainError, match=r"feature 'c', row 1: infinite value inf"):
+    with pytest.raises(nl.DomainError, match=r"feature 'c', row 2: infinite value inf"):
         lock.transform(build(values, nulls, np.float32))
 
 
@@ -376,5 +376,5 @@ def test_what_a_column_holds_under_its_nulls_never_shows(under: Any, dtype: type
         {n: np.array([0.0, 1e-3, 2e-3]) for n in NAMES},
         {"a": {"method": "standard", "nan": "error"}},
     )
-    with pytest.raises(nl.DomainError, match=r"feature 'a', row 1: NaN/missing value \(2 in all\)"):
+    with pytest.raises(nl.DomainError, match=r"feature 'a', row 2: NaN/missing value \(2 in all\)"):
         strict.transform(table)
