@@ -2,10 +2,11 @@
 
 A frame whose columns all have one numpy float dtype is read as its 2-D block (a view,
 no copy) and written back from one 2-D array as one block (no copy either). Other frames
-go column by column: numpy-backed columns as views; nullable (masked) numeric columns
-as floats with NaN where they are missing; Arrow-backed numeric columns through
-:mod:`normlock.frames.arrow_io`. A transformed column keeps its family: nullable columns
-come back nullable (``Float64``/``Float32``, missing where the output is NaN, as
+go column by column: numpy-backed columns as views; nullable float and Arrow-backed
+numeric columns through Arrow (:func:`normlock.frames.arrow_io.read_column`: their own
+values, not copied, with their nulls); other nullable (masked) numeric columns as
+float64 with NaN where they are missing. A transformed column keeps its family: nullable
+columns come back nullable (``Float64``/``Float32``, missing where the output is NaN, as
 ``pd.array`` makes them) and Arrow-backed ones Arrow-backed, with their nulls.
 """
 
@@ -44,12 +45,11 @@ def read(frame: pd.DataFrame) -> Columns:
 
 
 def _read_series(series: pd.Series) -> Read:
-    if _is_masked(series.dtype):  # Float64, Int64, ...: pd.NA marks missing values
+    if series.dtype in ("Float32", "Float64") or _is_arrow_numeric(series.dtype):
+        return arrow_io.read_column(pa.array(series.array))  # its own values, not copied
+    if _is_masked(series.dtype):  # Int64, boolean, ...: pd.NA marks missing values
         values = series.array
-        dtype = np.float32 if series.dtype == "Float32" else np.float64
-        return values.to_numpy(dtype=dtype, na_value=np.nan), values.isna(), None
-    if _is_arrow_numeric(series.dtype):
-        return arrow_io.read_column(pa.array(series.array))
+        return values.to_numpy(dtype=np.float64, na_value=np.nan), values.isna(), None
     return series.to_numpy(), None, None
 
 
