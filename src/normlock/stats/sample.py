@@ -203,15 +203,16 @@ def _gathered(
 ) -> np.ndarray:
     """The float64 values of ``block``'s rows ``picked`` (a 2-D array or a list of
     columns), with ``spare`` more columns to fill."""
-    if isinstance(block, np.ndarray):  # whole rows at once: no strided reads
-        taken = np.take(block, picked, axis=0)
+    if isinstance(block, np.ndarray) and block.strides[1] == block.itemsize:
+        taken = np.take(block, picked, axis=0)  # whole rows at once: no strided reads
         if not spare and taken.dtype == np.float64:
             return taken
         values = np.empty((len(picked), block.shape[1] + spare))
         values[:, : block.shape[1]] = taken
         return values
-    values = np.empty((len(picked), len(block) + spare))
-    for j, column in enumerate(block):
+    columns = list(block.T) if isinstance(block, np.ndarray) else block  # column by column
+    values = np.empty((len(picked), len(columns) + spare))
+    for j, column in enumerate(columns):
         values[:, j] = column[picked]
     return values
 
