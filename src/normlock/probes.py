@@ -56,10 +56,26 @@ def _valid(feature: FeatureLock, value: float, dtype: type[np.floating[Any]]) ->
     return True
 
 
+def _all_valid(
+    feature: FeatureLock, values: list[float], dtype: type[np.floating[Any]]
+) -> list[float]:
+    """The ``values`` the feature accepts in ``dtype``: all of them in one call when it
+    accepts them all (the common case), else one by one."""
+    with np.errstate(over="ignore"):
+        candidates = np.array(values, dtype=dtype)
+    try:
+        if np.isfinite(candidates).all():
+            feature.apply(candidates)
+            return values
+    except DomainError:
+        pass
+    return [v for v in values if _valid(feature, v, dtype)]
+
+
 def probes_of(feature: FeatureLock) -> dict[str, list[float]]:
     """Probe inputs and the expected outputs of one feature, for float64 and float32 inputs."""
-    inputs = [v for v in _candidates(feature) if _valid(feature, v, np.float64)]
-    rounded = sorted({float(np.float32(v)) for v in inputs if _valid(feature, v, np.float32)})
+    inputs = _all_valid(feature, _candidates(feature), np.float64)
+    rounded = sorted({float(np.float32(v)) for v in _all_valid(feature, inputs, np.float32)})
     if feature.nan == "keep":
         inputs.append(math.nan)
         rounded.append(math.nan)
