@@ -8,7 +8,7 @@ type. Frame libraries are imported only when such a frame is passed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -75,7 +75,7 @@ def read_columns(obj: Any, default_names: Sequence[str] | None = None) -> Column
     """
     kind = _family(obj)
     if kind in ("numpy", "row"):
-        matrix = obj.reshape(1, -1) if kind == "row" else obj
+        matrix = canonical(obj.reshape(1, -1) if kind == "row" else obj)
         if matrix.ndim != 2:
             raise InputError(f"expected a 1-D row or a 2-D array, got {obj.ndim}-D")
         width = matrix.shape[1]
@@ -92,13 +92,29 @@ def read_columns(obj: Any, default_names: Sequence[str] | None = None) -> Column
             )
         arrays = {name: matrix[:, i] for i, name in enumerate(names)}
         return Columns(kind, names, arrays, {}, matrix.shape[0], named=False, matrix=matrix)
-    if kind == "dict":
-        return _read_dict(obj)
-    if kind == "pandas":
-        return _read_pandas(obj)
-    if kind == "polars":
-        return _read_polars(obj)
-    return _read_arrow(obj)
+    readers = {"dict": _read_dict, "pandas": _read_pandas, "polars": _read_polars}
+    read = readers.get(kind, _read_arrow)(obj)
+    arrays = {name: canonical(array) for name, array in read.arrays.items()}
+    same = all(a is read.arrays[n] for n, a in arrays.items())
+    return read if same else replace(read, arrays=arrays)
+
+
+def canonical(array: np.ndarray) -> np.ndarray:
+    """``array`` as the compiled kernels read it: aligned, with numpy's own dtype of its
+    kind in native byte order.
+
+    Arrays deserialized on a Dask worker can sit unaligned in the received buffer (their
+    buffer format is then ``=f``), and a native dtype can be spelled ``<f4`` (format
+    ``<f``); the kernels read neither. A misspelled native dtype is viewed with the plain
+    one (no copy); an unaligned or non-native array is copied.
+    """
+    dtype = array.dtype
+    if dtype.kind not in "fiub":
+        return array
+    plain = np.dtype(dtype.char)
+    if not array.flags.aligned or not dtype.isnative:
+        return np.array(array, dtype=plain)
+    return array if dtype is plain else array.view(plain)
 
 
 def _read_dict(obj: Mapping[str, Any]) -> Columns:
