@@ -46,3 +46,13 @@ def full_spec() -> dict[str, object]:
 
 def shuffled(frame: pd.DataFrame, seed: int = 1) -> pd.DataFrame:
     return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal dtypes, NaN at the same places, and the same bits everywhere else."""
+    both = ~np.isnan(a)
+    return (
+        a.dtype == b.dtype
+        and np.array_equal(np.isnan(a), np.isnan(b))
+        and a[both].tobytes() == b[both].tobytes()
+    )
