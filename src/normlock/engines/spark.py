@@ -30,6 +30,7 @@ from normlock.stats import DEFAULT_EXACT_LIMIT, Summary
 
 from . import tasks
 from .spark_entry import worker_function
+from .spark_models import from_spark
 from .spark_worker import STATE_SCHEMA
 
 
@@ -126,4 +127,4 @@ def _states(df: Any, task: str, args: Any) -> list[Any]:
     return [pickle.loads(row.state) for row in rows]  # noqa: S301 - our workers' summaries
 
 
-__all__ = ["fit", "profile", "transform"]
+__all__ = ["fit", "from_spark", "profile", "transform"]
