@@ -9,12 +9,13 @@ batches. Use it as ``normlock.spark``; the workers need normlock and pyarrow (po
 
 Errors raised in a worker by a fit or a profile reach the driver as normlock's own,
 naming the partition; a transform's surface when its result is computed, inside
-Spark's error, with the same message.
+Spark's error, with the same message (:func:`raised_in_worker` finds it).
 """
 
 from __future__ import annotations
 
 import pickle
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -106,6 +107,25 @@ def profile(
     return tasks.tree_merge(_states(df, "profile", empty), _merge)  # type: ignore[no-any-return]
 
 
+def raised_in_worker(error: Exception) -> errors.NormlockError | None:
+    """The normlock error that a Spark error reports from a worker (a transform's bad
+    value, found when its result is computed), or None when it reports none."""
+    found = _WORKER_ERROR.search(str(error))
+    if found is None:
+        return None
+    return _error_class(found["kind"])(found["message"])
+
+
+_WORKER_ERROR = re.compile(r"normlock\.errors\.(?P<kind>\w+): (?P<message>partition \d+: [^\n]*)")
+
+
+def _error_class(kind: str) -> type[errors.NormlockError]:
+    found = getattr(errors, kind, None)
+    if isinstance(found, type) and issubclass(found, errors.NormlockError):
+        return found
+    return errors.NormlockError
+
+
 def _merge(a: Any, b: Any) -> Any:
     return a.merge(b)
 
@@ -120,10 +140,7 @@ def _states(df: Any, task: str, args: Any) -> list[Any]:
     rows.sort(key=lambda row: row.partition)
     failed = [row for row in rows if row.error is not None]
     if failed:
-        kind = getattr(errors, failed[0].kind, None)
-        if not (isinstance(kind, type) and issubclass(kind, errors.NormlockError)):
-            kind = errors.NormlockError
-        raise kind(failed[0].error)
+        raise _error_class(failed[0].kind)(failed[0].error)
     return [pickle.loads(row.state) for row in rows]  # noqa: S301 - our workers' summaries
 
 

@@ -1,4 +1,5 @@
-"""One local Spark for every Spark test (starting one takes seconds)."""
+"""One local Spark for every test that needs one (starting one takes seconds): a pytest
+plugin of the suite, so that the engine and CLI tests share it."""
 
 from __future__ import annotations
 
