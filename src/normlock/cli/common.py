@@ -109,7 +109,7 @@ EngineOption = Annotated[
 ]
 SchedulerOption = Annotated[
     str | None,
-    typer.Option(help="Dask scheduler address, with --engine dask [default: local threads]."),
+    typer.Option(help="Dask scheduler address, with --engine dask (default: local threads)."),
 ]
 MasterOption = Annotated[
     str | None,

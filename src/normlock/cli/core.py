@@ -101,7 +101,12 @@ def apply(
     lock_file: Annotated[Path, typer.Argument(help="The lock file.")],
     data: Annotated[list[str], typer.Argument(help="Input files, globs or directories.")],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Output file (.parquet/.csv/.arrow).")
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output file (.parquet/.csv/.arrow); a directory with --engine dask/spark.",
+        ),
     ],
     inverse: Annotated[bool, typer.Option(help="Apply the inverse transform.")] = False,
     keep_extra: Annotated[bool, typer.Option(help="Carry unknown columns through.")] = False,
