@@ -114,7 +114,7 @@ SchedulerOption = Annotated[
 MasterOption = Annotated[
     str | None,
     typer.Option(
-        help="Spark master URL, with --engine spark [default: the active session, else local[*]]."
+        help="Spark master URL, with --engine spark (default: the active session, else local[*]).",
     ),
 ]
 
