@@ -54,7 +54,7 @@ def fit(
 
         normlock fit 'data/train-*.parquet' --target price -o model.normlock.json
 
-        normlock fit 'data/*.parquet' --engine spark --master spark://host:7077 -o m.json
+        normlock fit 'data/*.parquet' --engine spark -o model.normlock.json
     """
     from normlock.io.files import expand
     from normlock.stats import DEFAULT_EXACT_LIMIT
