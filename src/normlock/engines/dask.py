@@ -77,7 +77,7 @@ def fit(
             delayed(tasks.summarize_partition)([p], name, steps, exact_limit, names, i)
             for i, p in enumerate(parts)
         ]
-        return _compute(tasks.tree_merge(found, delayed(_merge)), scheduler)  # type: ignore[no-any-return]
+        return _compute(tasks.tree_merge(found, delayed(_merge)), scheduler)
 
     lock = lock_from(
         partial,
@@ -104,13 +104,13 @@ def transform(lock: Lock, data: T, *, extra: Extra = "error") -> T:
     text = lock.to_json()
     if isinstance(data, dd.DataFrame):
         meta = lock.transform(data._meta, extra=extra)
-        return data.map_partitions(_transform_partition, text, extra, meta=meta)  # type: ignore[no-any-return]
+        return data.map_partitions(_transform_partition, text, extra, meta=meta)
     if isinstance(data, da.Array):
         matrix = _columns_in_one_block(data)
         dtype = output_dtype(matrix.dtype)
         lock.transform(np.empty((0, matrix.shape[1]), dtype=matrix.dtype), extra=extra)
-        return matrix.map_blocks(  # type: ignore[no-any-return]
-            _transform_block, text, extra, dtype=dtype, meta=np.empty((0, 0), dtype=dtype)
+        return da.map_blocks(
+            _transform_block, matrix, text, extra, dtype=dtype, meta=np.empty((0, 0), dtype)
         )
     raise InputError(_unsupported(data))
 
@@ -128,7 +128,7 @@ def profile(
     empty = Profile.empty(lock, stage, exact_limit)
     parts = _partitions(data)
     found = [delayed(tasks.profile_partition)([p], empty, i) for i, p in enumerate(parts)]
-    return _compute(tasks.tree_merge(found, delayed(_merge)), scheduler)  # type: ignore[no-any-return]
+    return _compute(tasks.tree_merge(found, delayed(_merge)), scheduler)
 
 
 def _merge(a: Any, b: Any) -> Any:

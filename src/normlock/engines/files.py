@@ -137,7 +137,7 @@ def profile_files(
     """The merged profile of the files for ``lock`` at ``stage``, computed by ``engine``."""
     with engine_session(engine, address) as session:
         frame = read_files(engine, session, paths, list(lock.feature_names))
-        return _module(engine).profile(lock, frame, stage)  # type: ignore[no-any-return]
+        return _module(engine).profile(lock, frame, stage)
 
 
 def _spark_write(frame: Any, path: Path) -> None:

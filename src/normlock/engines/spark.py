@@ -62,7 +62,7 @@ def fit(
 
     def summarize(name: str, steps: list[Step]) -> Summary:
         found = _states(df, "summarize", (name, steps, exact_limit, None))
-        return tasks.tree_merge(found, _merge)  # type: ignore[no-any-return]
+        return tasks.tree_merge(found, _merge)
 
     lock = lock_from(
         partial,
@@ -104,7 +104,7 @@ def profile(
     """The merged :class:`~normlock.profile.Profile` of ``df`` for ``lock`` at ``stage``
     (``raw``: the lock's inputs; ``normalized``: the model's inputs)."""
     empty = Profile.empty(lock, stage, exact_limit)
-    return tasks.tree_merge(_states(df, "profile", empty), _merge)  # type: ignore[no-any-return]
+    return tasks.tree_merge(_states(df, "profile", empty), _merge)
 
 
 def raised_in_worker(error: Exception) -> errors.NormlockError | None:

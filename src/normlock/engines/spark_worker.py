@@ -68,7 +68,8 @@ def _transform(batches: Iterator[Any], args: Any, index: int) -> Iterator[pa.Rec
 
 
 def _summarize(batches: Iterator[Any], args: tuple[Any, ...], index: int) -> Any:
-    return tasks.summarize_partition(batches, *args, index)
+    name, steps, exact_limit, names = args
+    return tasks.summarize_partition(batches, name, steps, exact_limit, names, index)
 
 
 TASKS: dict[str, Callable[[Iterator[Any], Any, int], Iterator[pa.RecordBatch]]] = {
