@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 import subprocess
 import sys
 import warnings
@@ -148,9 +147,10 @@ def test_a_worker_without_normlock_says_which_python_to_use() -> None:
     PYSPARK_PYTHON at the driver's interpreter."""
     from pyspark import cloudpickle
 
+    from normlock.engines import transport
     from normlock.engines.spark_entry import worker_function
 
-    shipped = cloudpickle.dumps(worker_function("fit", pickle.dumps(None), sys.executable))
+    shipped = cloudpickle.dumps(worker_function("fit", transport.dumps(None), sys.executable))
     worker = (
         "import pickle, sys; sys.modules['normlock'] = None; "
         "run = pickle.loads(sys.stdin.buffer.read()); list(run(iter([])))"

@@ -14,7 +14,6 @@ Spark's error, with the same message (:func:`raised_in_worker` finds it).
 
 from __future__ import annotations
 
-import pickle
 import re
 import sys
 from collections.abc import Mapping
@@ -29,7 +28,7 @@ from normlock.profile import DEFAULT_PROFILE_EXACT_LIMIT, Profile, Stage
 from normlock.spec import Spec, load_spec
 from normlock.stats import DEFAULT_EXACT_LIMIT, Summary
 
-from . import tasks
+from . import tasks, transport
 from .spark_entry import worker_function
 from .spark_models import from_spark
 from .spark_worker import STATE_SCHEMA
@@ -90,7 +89,7 @@ def transform(lock: Lock, df: Any, *, extra: Extra = "error") -> Any:
 
     empty = to_arrow_schema(df.schema).empty_table()
     schema = from_arrow_schema(lock.transform(empty, extra=extra).schema)
-    payload = pickle.dumps((lock.to_json(), extra))
+    payload = transport.dumps((lock.to_json(), extra))
     return df.mapInArrow(worker_function("transform", payload, sys.executable), schema)
 
 
@@ -133,15 +132,13 @@ def _merge(a: Any, b: Any) -> Any:
 def _states(df: Any, task: str, args: Any) -> list[Any]:
     """Run a summarizing ``task`` on every partition: the summaries in partition order,
     or the first partition's error raised as itself."""
-    # pickle carries the arguments from normlock's driver code to normlock's worker code
-    # within this job; it is never an artifact and nothing else reads it
-    payload = pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
+    payload = transport.dumps(args)
     rows = df.mapInArrow(worker_function(task, payload, sys.executable), STATE_SCHEMA).collect()
     rows.sort(key=lambda row: row.partition)
     failed = [row for row in rows if row.error is not None]
     if failed:
         raise _error_class(failed[0].kind)(failed[0].error)
-    return [pickle.loads(row.state) for row in rows]  # noqa: S301 - our workers' summaries
+    return [transport.loads(row.state) for row in rows]
 
 
 __all__ = ["fit", "from_spark", "profile", "transform"]

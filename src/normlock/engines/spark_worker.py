@@ -1,14 +1,14 @@
 """The tasks :mod:`normlock.engines.spark` runs on each partition, in Spark's Python workers.
 
 Summaries (a partial fit, a profile, a feature's summary) leave the worker as one row of
-``STATE_SCHEMA``: the partition's number, the summary pickled, or the normlock error it
-raised (its class and message), which the driver raises again as itself. Transforms
-yield the partition's record batches normalized.
+``STATE_SCHEMA``: the partition's number, the summary as bytes
+(:mod:`~normlock.engines.transport`), or the normlock error it raised (its class and
+message), which the driver raises again as itself. Transforms yield the partition's
+record batches normalized.
 """
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from normlock.errors import NormlockError
 
-from . import tasks
+from . import tasks, transport
 
 STATE_SCHEMA = "partition int, state binary, kind string, error string"
 """The rows summarizing tasks yield (Spark's DDL)."""
@@ -54,9 +54,7 @@ def _summarizing(
         except NormlockError as exc:  # sent as data: the driver raises it as itself
             yield _state_row(index, None, exc)
             return
-        # pickle carries the summary from normlock's worker code to normlock's driver code
-        # within one job; it is never an artifact and nothing else reads it
-        yield _state_row(index, pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL), None)
+        yield _state_row(index, transport.dumps(found), None)
 
     return task
 
@@ -86,5 +84,5 @@ def run(task: str, payload: bytes, batches: Iterator[Any]) -> Iterator[pa.Record
 
     context = TaskContext.get()
     index = context.partitionId() if context is not None else 0
-    args = pickle.loads(payload)  # noqa: S301 - written by normlock's driver for this job
+    args = transport.loads(payload)
     return TASKS[task](batches, args, index)
