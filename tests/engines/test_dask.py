@@ -157,3 +157,12 @@ def test_a_nan_that_the_spec_forbids_names_the_partition(client: Client) -> None
     lazy = nld.transform(lock, ddf)
     with pytest.raises(nl.InputError, match=r"^partition 1: .*'offset'.*NaN"):
         lazy.compute(scheduler=client)
+
+
+def test_a_named_target_is_locked_as_locally(client: Client) -> None:
+    frame = training_frame(EXACT_ROWS)
+    spec = {"id": "passthrough", "offset": "standard", "ramp": "minmax"}
+    local = quiet(nl.fit, frame.drop(columns=["heavy", "ranked"]), spec, target="skewed")
+    ddf = dd.from_pandas(frame.drop(columns=["heavy", "ranked"]), npartitions=4)
+    lock = quiet(nld.fit, ddf, spec, target="skewed", scheduler=client)
+    assert lock.target is not None and lock.fingerprint == local.fingerprint

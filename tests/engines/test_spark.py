@@ -162,3 +162,11 @@ def test_a_worker_without_normlock_says_which_python_to_use() -> None:
     message = result.stderr.decode()
     assert "ImportError: the Spark worker's Python" in message
     assert f"point PYSPARK_PYTHON at the driver's interpreter ({sys.executable})" in message
+
+
+def test_a_named_target_is_locked_as_locally(spark: Any) -> None:
+    frame = training_frame(EXACT_ROWS).drop(columns=["heavy", "ranked"])
+    spec = {"id": "passthrough", "offset": "standard", "ramp": "minmax"}
+    local = quiet(nl.fit, frame, spec, target="skewed")
+    lock = quiet(nls.fit, spark.createDataFrame(frame).repartition(4), spec, target="skewed")
+    assert lock.target is not None and lock.fingerprint == local.fingerprint
