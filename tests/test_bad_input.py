@@ -33,7 +33,7 @@ def test_wrong_array_width() -> None:
 
 def test_non_numeric_value_names_column_and_row() -> None:
     data = pd.DataFrame({"age": [1.0, 2.0], "income": np.array([1.0, "abc"], dtype=object)})
-    with pytest.raises(nl.InputError, match=r"column 'income', row 1: 'abc' is not a number"):
+    with pytest.raises(nl.InputError, match=r"column 'income', row 2: 'abc' is not a number"):
         LOCK.transform(data)
 
 
@@ -46,9 +46,9 @@ def test_non_numeric_column_at_fit_needs_passthrough() -> None:
 
 def test_nan_policy_error_names_feature_and_row() -> None:
     lock = nl.fit(TRAIN, {"age": {"method": "standard", "nan": "error"}})
-    with pytest.raises(nl.DomainError, match=r"feature 'age', row 1: NaN/missing .*impute"):
+    with pytest.raises(nl.DomainError, match=r"feature 'age', row 2: NaN/missing .*impute"):
         lock.transform(pd.DataFrame({"age": [1.0, np.nan], "income": [1.0, 2.0]}))
-    with pytest.raises(nl.InputError, match=r"feature 'age', row 2: NaN"):
+    with pytest.raises(nl.InputError, match=r"feature 'age', row 3: NaN"):
         nl.fit(
             pd.DataFrame({"age": [1.0, 2.0, np.nan]}),
             {"age": {"method": "standard", "nan": "error"}},
@@ -56,14 +56,14 @@ def test_nan_policy_error_names_feature_and_row() -> None:
 
 
 def test_infinity_is_rejected_by_default_and_counted_when_kept() -> None:
-    with pytest.raises(nl.InputError, match=r"feature 'age', row 1: infinite value .*inf='keep'"):
+    with pytest.raises(nl.InputError, match=r"feature 'age', row 2: infinite value .*inf='keep'"):
         nl.fit(pd.DataFrame({"age": [1.0, np.inf, 3.0]}))
     lock = nl.fit(
         pd.DataFrame({"age": [1.0, np.inf, 3.0]}), {"age": {"method": "standard", "inf": "keep"}}
     )
     assert lock.feature("age").reference["posinf"] == 1
     assert lock.feature("age").steps[0].params["mean"] == 2.0
-    with pytest.raises(nl.DomainError, match=r"feature 'age', row 0: infinite"):
+    with pytest.raises(nl.DomainError, match=r"feature 'age', row 1: infinite"):
         LOCK.transform(pd.DataFrame({"age": [np.inf], "income": [1.0]}))
 
 
@@ -116,11 +116,11 @@ def test_spec_naming_an_absent_column() -> None:
 def test_out_of_domain_values_name_feature_row_and_step() -> None:
     with pytest.raises(
         nl.DomainError,
-        match=r"feature 'income', row 1: value -5.0 is outside the domain of step 'log1p'",
+        match=r"feature 'income', row 2: value -5.0 is outside the domain of step 'log1p'",
     ):
         LOCK.transform(pd.DataFrame({"age": [1.0, 2.0], "income": [1.0, -5.0]}))
     with pytest.raises(
-        nl.DomainError, match=r"feature 'x', row 2: value -2.0 is outside the domain of step 'log'"
+        nl.DomainError, match=r"feature 'x', row 3: value -2.0 is outside the domain of step 'log'"
     ):
         nl.fit({"x": np.array([1.0, 2.0, -2.0])}, {"x": ["log", "standard"]})
 
@@ -142,7 +142,7 @@ def test_chunks_with_different_columns() -> None:
 def test_output_overflow_is_an_error_not_inf() -> None:
     lock = nl.fit({"x": np.array([0.0, 1e-300])}, {"x": "minmax"})
     with pytest.raises(
-        nl.DomainError, match=r"feature 'x', row 0: the finite input 1e\+300 gives a non-finite"
+        nl.DomainError, match=r"feature 'x', row 1: the finite input 1e\+300 gives a non-finite"
     ):
         lock.transform({"x": np.array([1e300])})
     lock32 = nl.fit({"x": np.array([0.0, 1.0])})
@@ -174,3 +174,40 @@ def test_invalid_option_values() -> None:
     ]:
         with pytest.raises(nl.SpecError, match=message):
             nl.fit(TRAIN, {"age": entry})
+
+
+def _container(kind: str, table: dict[str, np.ndarray]) -> object:
+    if kind == "pandas":
+        return pd.DataFrame(table)
+    if kind == "polars":
+        import polars as pl
+
+        return pl.DataFrame(table)
+    if kind == "arrow":
+        import pyarrow as pa
+
+        return pa.table(table)
+    return table
+
+
+@pytest.mark.parametrize("rows", [50, 300_000])
+@pytest.mark.parametrize("kind", ["dict", "pandas", "polars", "arrow"])
+def test_fit_errors_name_the_row_at_every_size_in_every_container(rows: int, kind: str) -> None:
+    """A NaN the policy forbids and an infinity: one error naming the feature and the row
+    (counted from 1), in one chunk or in chunks of a stream, whatever the container."""
+    rng = np.random.default_rng(rows)
+    table = {"age": rng.normal(40, 9, rows), "income": rng.lognormal(8, 1, rows)}
+    table["age"][rows - 7] = np.nan
+    spec = {"age": {"method": "standard", "nan": "error"}, "income": "robust"}
+    with pytest.raises(nl.InputError, match=rf"feature 'age', row {rows - 6}: NaN/missing"):
+        nl.fit(_container(kind, table), spec)
+    chunks = [_container(kind, {k: v[i : i + 7] for k, v in table.items()}) for i in (0, 7)]
+    if rows > 14:
+        rest = {k: v[14:] for k, v in table.items()}
+        chunks.append(_container(kind, rest))
+    with pytest.raises(nl.InputError, match=rf"feature 'age', row {rows - 6}: NaN/missing"):
+        nl.fit(chunks, spec)
+    table["age"][rows - 7] = 1.0
+    table["income"][3] = np.inf
+    with pytest.raises(nl.InputError, match=r"feature 'income', row 4: infinite value"):
+        nl.fit(_container(kind, table), spec)

@@ -48,3 +48,34 @@ def test_affine_is_the_exact_center_scale_form_only() -> None:
         .steps[0]
     )
     assert get_method("minmax").affine(ranged.params) is None
+
+
+EDGES = np.array([np.nan, -np.inf, -3.0, -1.5, -1.0, -0.5, -0.0, 0.0, 1e-300, 0.5, 2.0, np.inf])
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "outside"),
+    [
+        ("log", {"offset": 1.5}, lambda x: x + 1.5 <= 0),
+        ("log", {"offset": 0.0}, lambda x: x <= 0),
+        ("log1p", {}, lambda x: x <= -1),
+        ("box-cox", {"lambda": 0.5}, lambda x: x <= 0),
+        ("yeo-johnson", {"lambda": 0.5}, lambda x: np.zeros_like(x, dtype=bool)),
+        (
+            "standard",
+            {"with_mean": True, "with_std": True, "ddof": 0, "mean": 1.0, "std": 2.0},
+            lambda x: np.zeros_like(x, dtype=bool),
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_domain_violations_follow_the_operations_bounds(method, params, outside) -> None:
+    """A value is outside when it reaches a bounded operation at or below its bound;
+    NaN never is, -inf always is for a bounded one."""
+    with np.errstate(invalid="ignore"):
+        expected = outside(EDGES)
+    found = get_method(method).domain_violations(params, EDGES)
+    if not expected.any():
+        assert found is None
+    else:
+        assert np.array_equal(found, expected)

@@ -10,6 +10,7 @@ The rules that make every container give the same bits:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,6 +127,10 @@ class FeatureLock:
 
     def affine(self) -> tuple[float, float] | None:
         """``(center, scale)`` when the whole chain is one ``(x - center) / scale`` step."""
+        return self._affine
+
+    @functools.cached_property
+    def _affine(self) -> tuple[float, float] | None:
         if len(self.steps) != 1:
             return None
         return get_method(self.steps[0].method).affine(self.steps[0].params)
@@ -136,9 +141,7 @@ class FeatureLock:
         affine = self.affine()
         if affine is None or raw.ndim != 1:
             return None
-        result = affine_columns(
-            raw.reshape(-1, 1), np.array([affine[0]]), np.array([affine[1]]), out_dtype
-        )
+        result = affine_columns([raw], np.array([affine[0]]), np.array([affine[1]]), out_dtype)
         if result is None or not accepts(self, result, 0):
             return None
         return result.out[:, 0]

@@ -7,24 +7,36 @@ expected, what arrived and what to do about it.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 
 class Origin(NamedTuple):
-    """Where a chunk of rows came from, so that errors can name the file and row."""
+    """Where a chunk of rows came from, so that errors can name the file and the row.
+
+    Attributes:
+        source: the file, or None for data in memory.
+        first_row: the chunk's first row among the source's data rows, counted from 0.
+        line: for a text file (CSV), the line an editor shows a data row (counted from 0)
+            starting on; None where rows are not lines (Parquet, Arrow, memory).
+    """
 
     source: str | None = None
     first_row: int = 0
+    line: Callable[[int], int] | None = None
 
     def at(self, row: int) -> str:
-        """``file 'x.csv', row 17`` (or ``row 17``) for the chunk's ``row``-th row."""
-        where = f"row {self.first_row + row}"
+        """Where the chunk's ``row``-th row (counted from 0) is, as people count:
+        ``file 'x.csv', line 18`` in a text file (its header is line 1),
+        ``file 'x.parquet', row 17`` in another file and ``row 17`` in memory (the first
+        row is row 1)."""
+        index = self.first_row + row
+        where = f"line {self.line(index)}" if self.line else f"row {index + 1}"
         return f"file {self.source!r}, {where}" if self.source else where
 
 
 NO_ORIGIN = Origin()
-"""Rows counted from 0, no file."""
+"""Data in memory, its rows counted from the first."""
 
 
 class NormlockError(Exception):

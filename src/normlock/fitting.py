@@ -184,7 +184,7 @@ def _inline(function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
 def _unwrap(item: Any, rows_before: int) -> tuple[Any, Origin]:
     """A chunk and where its rows come from (file batches carry their file and row)."""
     if isinstance(item, SourcedBatch):
-        return item.batch, Origin(item.path, item.first_row)
+        return item.batch, item.origin
     return item, Origin(None, rows_before)
 
 

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import numpy as np
 
 from normlock import artifact
-from normlock.chain import FeatureLock, accepts, output_dtype
+from normlock.chain import FeatureLock, output_dtype
 from normlock.errors import NO_ORIGIN, ColumnNotFoundError, InputError, LockIntegrityError, Origin
-from normlock.frames import read_columns, write_columns
+from normlock.frames import allocator, read_columns, write_columns
+from normlock.fused import AffinePlan, forward_columns
 from normlock.probes import probes_of
-from normlock.stats.kernel import affine_columns, run_parallel
+from normlock.stats.kernel import run_parallel
 from normlock.stats.rows import RowSketch
 
 if TYPE_CHECKING:
@@ -156,8 +157,9 @@ class Lock:
                 f"out must be a writable {np.dtype(dtype).name} array of shape {data.shape}, "
                 f"got {out.dtype} {out.shape}"
             )
-        if self._matrix_fast_path(data, out) is None:
-            np.copyto(out, self._run(data, inverse=False, extra=extra, origin=origin))
+        result = self._run(data, inverse=False, extra=extra, origin=origin, out=out)
+        if result is not out:
+            np.copyto(out, result)
         return out
 
     def inverse_transform(
@@ -175,6 +177,20 @@ class Lock:
         centers = np.array([a[0] for a in affines])  # type: ignore[index]
         scales = np.array([a[1] for a in affines])  # type: ignore[index]
         return self.feature_names, centers, scales
+
+    @functools.cached_property
+    def _affine_plans(self) -> dict[tuple[str, ...], AffinePlan]:
+        return {}
+
+    def _affine_plan(self, order: tuple[str, ...]) -> AffinePlan:
+        """The fused pass's plan for a container with columns ``order`` (kept for the
+        last few orders seen)."""
+        plan = self._affine_plans.get(order)
+        if plan is None:
+            if len(self._affine_plans) >= 8:
+                self._affine_plans.clear()
+            plan = self._affine_plans[order] = AffinePlan.of(self.features, order)
+        return plan
 
     def _transform_row(self, data: Any) -> Any:
         """The online path: one row (a 1-D float array, or a dict of Python numbers in lock
@@ -204,11 +220,19 @@ class Lock:
             y = y.astype(np.float32)
         return dict(zip(names, y.tolist(), strict=True)) if isinstance(data, dict) else y
 
-    def _run(self, data: T, *, inverse: bool, extra: Extra, origin: Origin) -> T:
+    def _run(
+        self,
+        data: T,
+        *,
+        inverse: bool,
+        extra: Extra,
+        origin: Origin,
+        out: np.ndarray | None = None,
+    ) -> T:
         if not inverse and isinstance(data, np.ndarray | dict):
             row = self._transform_row(data)
             if row is not None:
-                return row  # type: ignore[no-any-return]
+                return row
         if extra not in ("error", "keep"):
             raise InputError(f"extra must be 'error' or 'keep', got {extra!r}")
         read = read_columns(data, default_names=self.columns)
@@ -223,28 +247,21 @@ class Lock:
                     f"column(s) {unknown} are not in the lock (it knows {list(self.columns)}); "
                     "drop them, or pass extra='keep' to carry them through unchanged"
                 )
-        if not inverse and read.matrix is not None:
-            fast = self._matrix_fast_path(read.matrix)
-            if fast is not None:
-                return fast if read.kind == "numpy" else fast[0]  # type: ignore[return-value]
-        outputs = {
-            f.name: f.apply(read.arrays[f.name], inverse=inverse, origin=origin)
-            for f in self.features
-        }
-        return write_columns(data, read, outputs)
-
-    def _matrix_fast_path(
-        self, matrix: np.ndarray, out: np.ndarray | None = None
-    ) -> np.ndarray | None:
-        """One fused pass over a float matrix whose columns are all one-step affine features."""
-        plan = self._row_plan
-        if plan is None or matrix.shape[1] != len(plan[0]):
-            return None
-        out_dtype = output_dtype(matrix.dtype)
-        result = affine_columns(np.atleast_2d(matrix), plan[1], plan[2], out_dtype, out)
-        if result is None or not all(accepts(f, result, j) for j, f in enumerate(self.features)):
-            return None
-        return result.out
+        if inverse:
+            outputs = {
+                f.name: f.apply(read.arrays[f.name], inverse=True, origin=origin)
+                for f in self.features
+            }
+            return write_columns(data, read, outputs)
+        outputs, matrix = forward_columns(
+            self.features,
+            read,
+            plan=self._affine_plan(read.names),
+            origin=origin,
+            out=out,
+            allocate=allocator(read),
+        )
+        return write_columns(data, read, outputs, matrix)
 
     def transform_target(self, y: T) -> T:
         """Normalize a 1-D target (numpy array, list, pandas or polars Series)."""
@@ -344,7 +361,8 @@ class Lock:
         return lock
 
     def verify(self, target: Any, data: Any = None, **options: Any) -> ParityReport:
-        """Check that a serving pipeline normalizes exactly as this lock does.
+        """Check that a serving pipeline normalizes as this lock does: bit for bit, or
+        differing only by rounding (which fails with ``exact=True``).
 
         Runs the lock's probes (float64 and float32) and optional ``data`` through
         ``target`` and names the likely cause of each mismatch. See

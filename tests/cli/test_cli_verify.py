@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -13,14 +14,23 @@ import normlock as nl
 from tests.cli.helpers import run
 
 SERVING = """\
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 
 MEAN = np.array({mean!r})
 STD = np.array({std!r})
+TRAIN = pd.read_parquet(Path(__file__).with_name("sample.parquet"))
 
 
 def normalize(x):
     return ((x.astype(np.float64) - MEAN) / STD).astype(x.dtype)
+
+
+def pandas_stats(x):
+    frame = pd.DataFrame(x.astype(np.float64), columns=TRAIN.columns)
+    return ((frame - TRAIN.mean()) / TRAIN.std(ddof=0)).to_numpy().astype(x.dtype)
 
 
 def sample_std(x):
@@ -56,7 +66,7 @@ def test_verify_passes_a_correct_function_and_exits_0(tmp_path: Path) -> None:
     lock, code = setup(tmp_path)
     result = run("verify", lock, "--against", f"{code}:normalize")
     assert result.exit_code == 0, result.output
-    assert "reproduces the lock" in result.output
+    assert "reproduces the lock bit for bit" in result.output
     with_data = run(
         "verify",
         lock,
@@ -68,7 +78,35 @@ def test_verify_passes_a_correct_function_and_exits_0(tmp_path: Path) -> None:
     )
     report = json.loads(with_data.output)
     assert with_data.exit_code == 0 and report["passed"] is True
+    assert report["verdict"] == "identical" and report["identical"] is True
+    assert {r["status"] for r in report["results"]} == {"identical"}
     assert {r["run"] for r in report["results"]} == {"float64 probes", "float32 probes", "data"}
+
+
+def test_pandas_mean_and_std_of_the_same_data_pass_as_equivalent(tmp_path: Path) -> None:
+    lock, code = setup(tmp_path)
+    train = pd.read_parquet(tmp_path / "sample.parquet")
+    locked = nl.load(lock).feature("age").steps[0].params
+    assert train["age"].mean() != locked["mean"]  # pandas is one ulp off here
+    result = run("verify", lock, "--against", f"{code}:pandas_stats")
+    assert result.exit_code == 0, result.output
+    assert "equivalent to the lock up to rounding; not bit-identical" in result.output
+    report = json.loads(run("verify", lock, "--against", f"{code}:pandas_stats", "--json").output)
+    assert report["verdict"] == "equivalent" and report["passed"] is True
+    assert report["identical"] is False
+    age = [r for r in report["results"] if r["feature"] == "age" and r["run"] == "float64 probes"]
+    assert age[0]["status"] == "equivalent" and 0 < age[0]["rounding_share"] <= 1
+    exact = run("verify", lock, "--against", f"{code}:pandas_stats", "--exact", "--json")
+    assert exact.exit_code == 1
+    causes = json.loads(exact.output)["causes"]
+    assert causes["age"][0].startswith("equivalent up to rounding, not bit-identical")
+    assert run("verify", lock, "--against", f"{code}:normalize", "--exact").exit_code == 0
+
+
+def test_verify_exact_and_ulps_together_exit_2(tmp_path: Path) -> None:
+    lock, code = setup(tmp_path)
+    result = run("verify", lock, "--against", f"{code}:normalize", "--exact", "--ulps", "2")
+    assert result.exit_code == 2 and "exact and ulps exclude each other" in result.output
 
 
 def test_verify_names_the_cause_and_exits_1(tmp_path: Path) -> None:

@@ -142,7 +142,7 @@ def test_a_string_in_a_numeric_column_names_the_partition_and_the_row(client: Cl
     frame = training_frame(300)[["id", "offset", "ramp"]].fillna(0.0).astype({"ramp": object})
     frame.loc[250, "ramp"] = "n/a"  # Dask holds the column as strings
     ddf = dd.from_pandas(frame, npartitions=3)
-    with pytest.raises(nl.InputError, match=r"^partition 2: .*'ramp'.*row 50.*'n/a'"):
+    with pytest.raises(nl.InputError, match=r"^partition 2: .*'ramp'.*row 51.*'n/a'"):
         nld.fit(ddf, {"id": "passthrough"}, scheduler=client)
 
 
@@ -151,7 +151,7 @@ def test_a_nan_that_the_spec_forbids_names_the_partition(client: Client) -> None
     frame.loc[120, "offset"] = np.nan
     ddf = dd.from_pandas(frame, npartitions=3)
     spec = {"offset": {"method": "standard", "nan": "error"}}
-    with pytest.raises(nl.InputError, match=r"^partition 1: feature 'offset', row 20: NaN"):
+    with pytest.raises(nl.InputError, match=r"^partition 1: feature 'offset', row 21: NaN"):
         nld.fit(ddf, spec, scheduler=client)
     lock = nl.fit(frame.iloc[:100], spec)
     lazy = nld.transform(lock, ddf)

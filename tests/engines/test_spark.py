@@ -124,7 +124,7 @@ def test_a_string_in_a_numeric_column_names_the_partition_and_the_row(spark: Any
     frame = training_frame(300)[["id", "offset", "ramp"]].fillna(0.0).astype({"ramp": str})
     frame.loc[250, "ramp"] = "n/a"
     df = spark.createDataFrame(frame).coalesce(1)
-    with pytest.raises(nl.InputError, match=r"^partition 0: column 'ramp', row 250: 'n/a'"):
+    with pytest.raises(nl.InputError, match=r"^partition 0: column 'ramp', row 251: 'n/a'"):
         nls.fit(df, {"id": "passthrough"})
 
 
@@ -135,10 +135,10 @@ def test_a_nan_that_the_spec_forbids_names_the_partition(spark: Any) -> None:
     frame.loc[120, "offset"] = np.nan
     df = spark.createDataFrame(frame).coalesce(1)
     spec = {"offset": {"method": "standard", "nan": "error"}}
-    with pytest.raises(nl.InputError, match=r"^partition 0: feature 'offset', row 120: NaN"):
+    with pytest.raises(nl.InputError, match=r"^partition 0: feature 'offset', row 121: NaN"):
         nls.fit(df, spec)
     lock = nl.fit(frame.iloc[:100], spec)
-    with pytest.raises(PythonException, match=r"partition 0: feature 'offset', row 120: NaN"):
+    with pytest.raises(PythonException, match=r"partition 0: feature 'offset', row 121: NaN"):
         nls.transform(lock, df).collect()
 
 

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 
 import normlock as nl
 
@@ -125,15 +126,65 @@ def assert_same_bits(actual: np.ndarray, expected: np.ndarray, names=None) -> No
         )
 
 
-def run_onnx(model: onnx.ModelProto, feeds: dict[str, np.ndarray], optimize: bool = True):
-    """Outputs of ``model`` in ONNX Runtime, with all graph optimizations or none."""
+LEVELS = {
+    "disable_all": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
+"""ONNX Runtime's graph optimization levels, by name."""
+
+
+def session(model: onnx.ModelProto, level: str = "all") -> ort.InferenceSession:
+    """An ONNX Runtime CPU session of ``model`` at the named optimization level."""
     options = ort.SessionOptions()
-    options.graph_optimization_level = (
-        ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if optimize
-        else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    )
-    session = ort.InferenceSession(
+    options.graph_optimization_level = LEVELS[level]
+    return ort.InferenceSession(
         model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
-    return session.run(None, feeds)
+
+
+def run_onnx(model: onnx.ModelProto, feeds: dict[str, np.ndarray], level: str = "all"):
+    """Outputs of ``model`` in ONNX Runtime at the named optimization level."""
+    return session(model, level).run(None, feeds)
+
+
+def normalize_onnx(
+    model: onnx.ModelProto, feeds: dict[str, np.ndarray], level: str = "all"
+) -> np.ndarray:
+    """The output of a lock's graph, which must flag no value as invalid."""
+    out, invalid = run_onnx(model, feeds, level)
+    assert invalid.dtype == bool and invalid.shape == out.shape
+    assert not invalid.any(), f"{int(invalid.sum())} value(s) flagged"
+    return out
+
+
+def rejected(lock: nl.Lock, x: np.ndarray) -> np.ndarray:
+    """Per value, whether its feature's ``apply`` (``lock.transform``'s path) rejects it
+    on its own."""
+    mask = np.zeros(x.shape, dtype=bool)
+    for j, name in enumerate(lock.columns):
+        if name not in lock.feature_names:
+            continue
+        for i in range(x.shape[0]):
+            try:
+                lock.feature(name).apply(x[i : i + 1, j])
+            except nl.DomainError:
+                mask[i, j] = True
+    return mask
+
+
+def reference(lock: nl.Lock, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``lock.transform``'s outputs where it keeps a value (its rejected values replaced
+    by an accepted one), and the rejected values; ``transform`` of ``x`` raises iff
+    any is rejected."""
+    mask = rejected(lock, x)
+    if mask.any():
+        with pytest.raises(nl.DomainError):
+            lock.transform(x)
+    return lock.transform(np.where(mask, x.dtype.type(1.0), x)), mask
+
+
+def kept(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``values`` with 0 where ``mask`` is set (where outputs are unspecified)."""
+    return np.where(mask, values.dtype.type(0), values)

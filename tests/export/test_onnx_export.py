@@ -6,8 +6,9 @@ import json
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
-from onnx import compose
+from onnx import compose, numpy_helper
 from skl2onnx import to_onnx as sklearn_to_onnx
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -20,10 +21,12 @@ from normlock.export.tolerance import allowed_difference
 
 from .parity import (
     AFFINE_SPEC,
+    LEVELS,
     NONLINEAR_SPEC,
     assert_same_bits,
     fitted,
     inputs,
+    normalize_onnx,
     probe_matrix,
     run_onnx,
 )
@@ -35,26 +38,30 @@ DTYPES = [np.float64, np.float32]
 STANDARD = {"with_mean": True, "with_std": True, "ddof": 0}
 
 
-@pytest.mark.parametrize("optimize", [True, False], ids=["optimized", "unoptimized"])
+@pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
-def test_affine_methods_are_bit_identical_to_numpy(dtype, optimize: bool) -> None:
+def test_affine_methods_are_bit_identical_to_numpy(dtype, level: str) -> None:
     model = AFFINE.to_onnx(dtype=dtype.__name__)
     x = inputs(AFFINE, AFFINE_DATA).astype(dtype)
-    (out,) = run_onnx(model, {"input": x}, optimize)
+    out = normalize_onnx(model, {"input": x}, level)
     assert_same_bits(out, AFFINE.transform(x), AFFINE.columns)
     probes, expected = probe_matrix(AFFINE, dtype.__name__)
-    (out,) = run_onnx(model, {"input": probes}, optimize)
+    out = normalize_onnx(model, {"input": probes}, level)
     assert_same_bits(out, expected, AFFINE.columns)
 
 
 def test_divisions_stay_divisions_in_the_graph() -> None:
-    """Scales are initializers fed to Div; no Reciprocal, and no Mul by a folded constant."""
+    """Scales are slices of the parameter vector fed to Div; no Reciprocal, no Mul by a
+    folded constant, and no initializer among the graph inputs."""
     graph = AFFINE.to_onnx().graph
     kinds = [node.op_type for node in graph.node]
     assert "Reciprocal" not in kinds and "Div" in kinds
     divisors = {node.input[1] for node in graph.node if node.op_type == "Div"}
+    (split,) = [node for node in graph.node if node.op_type == "Split"]
+    assert divisors <= set(split.output)
     stored = {init.name for init in graph.initializer}
-    assert divisors <= stored
+    assert "normlock/parameters" in stored
+    assert not stored & {i.name for i in graph.input}
 
 
 def _required_inputs(model: onnx.ModelProto) -> list[str]:
@@ -62,8 +69,9 @@ def _required_inputs(model: onnx.ModelProto) -> list[str]:
     return [i.name for i in model.graph.input if i.name not in stored]
 
 
+@pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
-def test_runtime_optimizer_cannot_drop_near_noop_operations(dtype) -> None:
+def test_runtime_optimizer_cannot_drop_near_noop_operations(dtype, level: str) -> None:
     """ONNX Runtime removes ``x / s`` when s rounds to 1.0 in float32, and ``x - c`` when c
     rounds to 0.0, for a one-value constant; the lock's parameters are out of its reach."""
     steps = {
@@ -75,8 +83,49 @@ def test_runtime_optimizer_cannot_drop_near_noop_operations(dtype) -> None:
     for name, chain in steps.items():
         lock = imported_lock({name: chain}, [name], source="test", details={})
         column = x[:, list(steps).index(name)][:, None]
-        (out,) = run_onnx(lock.to_onnx(dtype=dtype.__name__), {"input": column})
+        out = normalize_onnx(lock.to_onnx(dtype=dtype.__name__), {"input": column}, level)
         assert_same_bits(out, lock.transform(column), [name])
+
+
+def test_the_near_noop_cases_change_bits_when_their_constants_are_initializers() -> None:
+    """The test above can fail: with the parameters as plain initializers, ONNX Runtime's
+    basic level drops the near no-op operations and the bits change."""
+    lock = imported_lock(
+        {"a": [Step("standard", {**STANDARD, "mean": -0.0, "std": 1.00000001})]},
+        ["a"],
+        source="test",
+        details={},
+    )
+    model = lock.to_onnx(dtype="float64")
+    graph = model.graph
+    (split,) = [node for node in graph.node if node.op_type == "Split"]
+    (vector,) = [i for i in graph.initializer if i.name == "normlock/parameters"]
+    values = numpy_helper.to_array(vector)
+    for name, value in zip(split.output, values, strict=True):
+        graph.initializer.append(numpy_helper.from_array(np.array([value]), name))
+    graph.node.remove(split)
+    x = np.array([[-0.0], [3.0]])
+    expected = lock.transform(x)
+    assert_same_bits(run_onnx(model, {"input": x}, "disable_all")[0], expected)
+    assert not np.array_equal(
+        run_onnx(model, {"input": x}, "basic")[0].view(np.uint64), expected.view(np.uint64)
+    )
+
+
+@pytest.mark.parametrize("per_feature", [False, True], ids=["matrix", "per-feature"])
+def test_no_initializer_is_a_graph_input_so_onnx_runtime_logs_no_warning(
+    capfd, per_feature: bool
+) -> None:
+    """ONNX Runtime logs a warning per initializer listed among the graph inputs; at
+    verbose severity, loading the lock's graph logs none."""
+    model = AFFINE.to_onnx(per_feature=per_feature)
+    options = ort.SessionOptions()
+    options.log_severity_level = 0
+    capfd.readouterr()
+    ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    logged = capfd.readouterr().err
+    assert "onnxruntime" in logged  # verbose logging reached the captured stream
+    assert "appears in graph inputs" not in logged
 
 
 def test_one_input_per_feature_by_name() -> None:
@@ -84,7 +133,7 @@ def test_one_input_per_feature_by_name() -> None:
     assert _required_inputs(model) == list(AFFINE.columns)
     x = inputs(AFFINE, AFFINE_DATA).astype(np.float32)
     feeds = {name: x[:, [j]] for j, name in enumerate(AFFINE.columns)}
-    (out,) = run_onnx(model, feeds)
+    out = normalize_onnx(model, feeds)
     assert_same_bits(out, AFFINE.transform(x))
 
 
@@ -97,7 +146,7 @@ def test_metadata_names_the_lock_and_its_columns() -> None:
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 def test_nonlinear_methods_agree_within_the_stated_ulps(dtype) -> None:
     x = inputs(NONLINEAR, NONLINEAR_DATA).astype(dtype)
-    (out,) = run_onnx(NONLINEAR.to_onnx(dtype=dtype.__name__), {"input": x})
+    out = normalize_onnx(NONLINEAR.to_onnx(dtype=dtype.__name__), {"input": x})
     expected = NONLINEAR.transform(x)
     assert np.array_equal(np.isnan(out), np.isnan(expected))
     for j, name in enumerate(NONLINEAR.columns):
@@ -146,7 +195,9 @@ def test_skl2onnx_classifier_behind_the_lock_predicts_as_the_python_pipeline() -
     shifted = np.nextafter(z, np.float32(-np.inf))
     assert np.any(tree.predict(shifted) != tree.predict(z))  # one ulp off flips a prediction
     served = np.vstack([served, at_splits])
-    labels, probabilities = run_onnx(merged, {"X": served})
+    invalid, labels, probabilities = run_onnx(merged, {"X": served})
+    assert merged.graph.output[0].name == "normlock_invalid"  # the lock's flags come first
+    assert invalid.shape == served.shape and not invalid.any()
     assert np.array_equal(labels, tree.predict(lock.transform(served)))
     assert np.array_equal(probabilities, tree.predict_proba(lock.transform(served)))
 
@@ -177,7 +228,8 @@ def test_regressor_composed_with_onnx_compose_predicts_as_the_python_pipeline() 
     merged = compose.merge_models(front, model, io_map=[("features", "X")])
     onnx.checker.check_model(merged)
     x = X.astype(np.float32)
-    (predicted,) = run_onnx(merged, {"raw": x})
+    invalid, predicted = run_onnx(merged, {"raw": x})
+    assert not invalid.any()
     expected = tree.predict(lock.transform(x)).astype(np.float32)
     assert np.array_equal(predicted.ravel(), expected)
 
@@ -192,7 +244,7 @@ def test_skl2onnx_scaler_multiplies_by_reciprocals_where_the_lock_divides() -> N
     X = (1e3 + rng.normal(0, 7, (2000, 3))).astype(np.float32)
     scaler = StandardScaler().fit(X.astype(np.float64))
     expected = scaler.transform(X.astype(np.float64)).astype(np.float32)  # rounded once
-    (ours,) = run_onnx(from_sklearn(scaler).to_onnx(dtype="float32"), {"input": X})
+    ours = normalize_onnx(from_sklearn(scaler).to_onnx(dtype="float32"), {"input": X})
     (theirs,) = run_onnx(sklearn_to_onnx(scaler, X[:1]), {"X": X})
     assert_same_bits(ours, expected)
     assert np.sum(theirs != expected) > 100

@@ -1,6 +1,9 @@
-"""For any affine parameters and inputs, torch and ONNX Runtime give numpy's bits."""
+"""For any affine parameters and inputs, torch and ONNX Runtime give numpy's bits, and
+reject what lock.transform rejects."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+import normlock as nl
 from normlock.chain import Step
 from normlock.export.imported import imported_lock
 
-from .parity import assert_same_bits, run_onnx
+from .parity import LEVELS, assert_same_bits, kept, normalize_onnx, reference, run_onnx
 
 LIMITS = {np.float64: 1e100, np.float32: 1e15}
 """Bounds on parameters and inputs that keep every output finite in the dtype."""
@@ -49,7 +53,7 @@ def test_torch_and_onnx_match_numpy_for_any_affine_parameters(dtype, data) -> No
     x = data.draw(arrays(np.float64, st.integers(1, 30), elements=elements)).astype(dtype)[:, None]
     expected = lock.transform(x)
     assert_same_bits(lock.to_torch()(torch.from_numpy(x)).numpy(), expected)
-    (out,) = run_onnx(lock.to_onnx(dtype=np.dtype(dtype).name), {"input": x})
+    out = normalize_onnx(lock.to_onnx(dtype=np.dtype(dtype).name), {"input": x})
     assert_same_bits(out, expected)
 
 
@@ -61,5 +65,35 @@ def test_a_clip_to_a_range_end_of_minus_zero_gives_one_zero_everywhere(dtype) ->
     expected = lock.transform(x)
     assert not np.signbit(expected[0, 0])
     assert_same_bits(lock.to_torch()(torch.from_numpy(x)).numpy(), expected)
-    (out,) = run_onnx(lock.to_onnx(dtype=np.dtype(dtype).name), {"input": x})
+    out = normalize_onnx(lock.to_onnx(dtype=np.dtype(dtype).name), {"input": x})
     assert_same_bits(out, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: d.__name__)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_torch_and_onnx_reject_and_keep_what_transform_does_for_any_input(dtype, data) -> None:
+    """Any policies, any affine parameters, any input (NaN, ±inf, up to the float
+    maximum): torch raises transform's error or gives its bits; ONNX Runtime, at any
+    optimization level, flags the values transform rejects and gives its bits elsewhere."""
+    lock = imported_lock({"a": affine_steps(data, LIMITS[dtype])}, ["a"], source="test", details={})
+    policies = {
+        "nan": data.draw(st.sampled_from(["keep", "error"])),
+        "inf": data.draw(st.sampled_from(["error", "keep"])),
+    }
+    lock = replace(lock, features=(replace(lock.features[0], **policies),))
+    elements = st.floats(width=32 if dtype == np.float32 else 64)
+    x = data.draw(arrays(dtype, st.integers(1, 30), elements=elements))[:, None]
+    try:
+        expected = lock.transform(x)
+    except nl.DomainError as error:
+        with pytest.raises(nl.DomainError) as raised:
+            lock.to_torch()(torch.from_numpy(x))
+        assert str(raised.value) == str(error)
+    else:
+        assert_same_bits(lock.to_torch()(torch.from_numpy(x)).numpy(), expected)
+    level = data.draw(st.sampled_from(list(LEVELS)))
+    out, invalid = run_onnx(lock.to_onnx(dtype=np.dtype(dtype).name), {"input": x}, level)
+    canonical, mask = reference(lock, x)
+    assert np.array_equal(invalid, mask)
+    assert_same_bits(kept(out, mask), kept(canonical, mask))

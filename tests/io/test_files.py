@@ -54,13 +54,13 @@ def test_total_rows_from_metadata(tmp_path: Path) -> None:
     assert total_rows([tmp_path / "b.csv"]) is None
 
 
-def test_csv_bad_value_names_file_row_and_column(tmp_path: Path) -> None:
+def test_csv_bad_value_names_file_line_and_column(tmp_path: Path) -> None:
     lines = ["a,b"] + [f"{i}.5,{i}" for i in range(500)]
-    lines[301] = "3.5,abc"  # data row 300
+    lines[301] = "3.5,abc"  # the file's line 302: the header is line 1
     path = tmp_path / "bad.csv"
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(
-        nl.InputError, match=r"column 'b', file '.*bad.csv', row 300: 'abc' is not a number"
+        nl.InputError, match=r"column 'b', file '.*bad.csv', line 302: 'abc' is not a number"
     ):
         nl.fit(batch_source([path], sourced=True), {"b": "standard"})
 
@@ -84,7 +84,7 @@ def test_truncated_parquet_is_a_clear_error_and_leaves_no_output(tmp_path: Path)
 def test_apply_error_names_the_file_and_row(tmp_path: Path) -> None:
     lock = nl.fit(table(), SPEC).save(tmp_path / "m.normlock.json")
     served = table(3000).to_pandas()
-    served.loc[2500, "b"] = -7.0  # outside log1p's domain
+    served.loc[2500, "b"] = -7.0  # outside log1p's domain, in the file's 2,501st row
     pq.write_table(
         pa.Table.from_pandas(served, preserve_index=False),
         tmp_path / "s.parquet",
@@ -92,7 +92,7 @@ def test_apply_error_names_the_file_and_row(tmp_path: Path) -> None:
     )
     result = run("apply", lock, tmp_path / "s.parquet", "-o", tmp_path / "o.parquet")
     assert result.exit_code == 2
-    assert "feature 'b', file" in result.output and "s.parquet', row 2500" in result.output
+    assert "feature 'b', file" in result.output and "s.parquet', row 2501" in result.output
 
 
 def test_expand_orders_globs_and_directories(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ from skl2onnx import to_onnx
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import normlock as nl
-from normlock.verify import TargetError
+from normlock.verify import ParityReport, TargetError
+from normlock.verify.targets import resolve_target
 
 NAMES = ["a", "b", "c"]
 
@@ -99,13 +100,42 @@ def test_onnx_graph_whose_inputs_do_not_match_is_refused() -> None:
         lock.verify(onnx_graph(fitted(), per_feature=True))
 
 
+def test_a_locks_own_graph_passes_and_its_flags_raise_for_the_first_feature_and_row() -> None:
+    """The graph's normlock_invalid output is no feature output; a flagged value raises,
+    naming the first feature (in lock order) and row, as lock.transform does."""
+    x = data()
+    spec = {"a": "standard", "b": {"method": "standard", "nan": "error"}, "c": "standard"}
+    lock = nl.fit({n: x[:, i] for i, n in enumerate(NAMES)}, spec)
+    model = lock.to_onnx(dtype="float64")
+    report = lock.verify(model)
+    assert report.passed, report.summary()
+    assert "output 'normlock_invalid' flags the values lock.transform rejects" in report.notes
+    run = resolve_target(model, NAMES).run
+    rows = x[:6].copy()
+    rows[3, 1], rows[4, 0], rows[5, 2] = np.nan, np.inf, -np.inf
+    with pytest.raises(nl.DomainError, match=r"feature 'a', row 5: infinite value inf"):
+        lock.transform(rows)
+    with pytest.raises(
+        TargetError,
+        match=r"flags 3 input value\(s\) .* the first: feature 'a', row 5: inf is infinite "
+        r"\(its policy is inf='error'\)",
+    ):
+        run(rows)
+    rows[4, 0] = rows[5, 2] = 1.0
+    with pytest.raises(TargetError, match=r"the first: feature 'b', row 4: nan is NaN"):
+        run(rows)
+    rows[3, 1] = 1.0
+    assert np.array_equal(run(rows), lock.transform(rows))
+
+
 def test_skl2onnx_standard_scaler_runs_end_to_end() -> None:
     lock, x = fitted(), data()
     scaler = StandardScaler().fit(x)
     report = lock.verify(to_onnx(scaler, x[:1].astype(np.float32)))
     assert {r.run for r in report.results} == {"float32 probes"}
-    # the ONNX Scaler op multiplies by a float32 reciprocal: rounding, not a mistake
-    assert {r.cause.kind for r in report.mismatches} == {"rounding"}
+    # skl2onnx stores the mean and the reciprocal of the std as float32 constants
+    assert {r.cause.kind for r in report.mismatches} == {"parameter_precision"}
+    assert {r.cause.details["precision"] for r in report.mismatches} == {"float32"}
     worst = max(r.max_ulp for r in report.results)
     assert 0 < worst <= 16
     assert lock.verify(to_onnx(scaler, x[:1].astype(np.float32)), ulps=int(worst)).passed
@@ -120,12 +150,21 @@ def test_skops_scaler_runs_by_name_and_catches_other_data(tmp_path: Path) -> Non
     path = tmp_path / "scaler.skops"
     sio.dump(StandardScaler().fit(frame), path)
     report = lock.verify(path)
-    # scikit-learn's mean and std are not correctly rounded: a few ulps at most
-    assert {r.cause.kind for r in report.mismatches} <= {"rounding"}
+    assert_float64_equivalent_float32_parameters(report)
     assert lock.verify(path, ulps=int(np.ceil(max(r.max_ulp for r in report.results)))).passed
     assert "by name" in report.notes[0]
     sio.dump(StandardScaler().fit(pd.DataFrame(data(seed=6), columns=NAMES)), path)
     assert {r.cause.kind for r in lock.verify(path).mismatches} == {"other_data"}
+
+
+def assert_float64_equivalent_float32_parameters(report: ParityReport) -> None:
+    """scikit-learn's mean and std are a few ulps from the correctly rounded ones (float64
+    outputs equivalent up to rounding); on float32 input it casts them to float32."""
+    float64 = [r for r in report.results if r.run == "float64 probes"]
+    assert all(r.passed for r in float64) and not all(r.identical for r in float64)
+    assert {(r.run, r.cause.kind, r.cause.details["precision"]) for r in report.mismatches} == {
+        ("float32 probes", "parameter_precision", "float32")
+    }
 
 
 def shift(x: np.ndarray) -> np.ndarray:
@@ -145,7 +184,7 @@ def test_skops_untrusted_types_and_pickles_need_consent(tmp_path: Path) -> None:
     with pytest.raises(TargetError, match="is a pickle: loading it runs whatever code"):
         lock.verify(pickled)
     loaded = lock.verify(pickled, trust_pickle=True)
-    assert {r.cause.kind for r in loaded.mismatches} <= {"rounding"}  # not correctly rounded
+    assert_float64_equivalent_float32_parameters(loaded)
     tolerance = int(np.ceil(max(r.max_ulp for r in loaded.results)))
     assert lock.verify(pickled, trust_pickle=True, ulps=tolerance).passed
 

@@ -126,7 +126,6 @@ def apply(
 
         normlock apply model.normlock.json 'logs/*.parquet' --engine dask -o normalized/
     """
-    from normlock.errors import Origin
     from normlock.io.files import batch_source, batch_writer, expand, total_rows
     from normlock.lock import load
 
@@ -149,8 +148,7 @@ def apply(
         for item in progress(
             not quiet, "applying", batch_source(paths, columns, sourced=True)(), total, size
         ):
-            origin = Origin(item.path, item.first_row)
-            write(run(item.batch, extra="keep" if keep_extra else "error", origin=origin))
+            write(run(item.batch, extra="keep" if keep_extra else "error", origin=item.origin))
             rows += item.num_rows
     console().print(f"wrote {rows:,} rows -> {output}")
 

@@ -30,9 +30,18 @@ def verify(
         list[str] | None,
         typer.Option("--data", help="Extra rows to compare on (Parquet, CSV or Arrow file)."),
     ] = None,
+    exact: Annotated[
+        bool,
+        typer.Option(
+            "--exact", help="Require the lock's outputs bit for bit (rounding differences fail)."
+        ),
+    ] = False,
     ulps: Annotated[
         int | None,
-        typer.Option(help="Allowed difference in ulps (default 0 for affine chains, 4 else)."),
+        typer.Option(
+            help="Allow a flat difference of N ulps of max(|expected|, 1) instead of the "
+            "rounding bound."
+        ),
     ] = None,
     feed: Annotated[
         str, typer.Option(help="How a function gets the rows: matrix or columns (a dict).")
@@ -47,9 +56,12 @@ def verify(
 ) -> None:
     """Run the lock's probes (and --data) through a serving step; exit 1 on a mismatch.
 
-    Reports per feature the max absolute error and ulp distance, and names the likely
-    cause: sample vs population std, parameters from other data, swapped columns,
-    0-255 vs 0-1 inputs, normalization applied twice or not at all, float16/bfloat16.
+    Exit 0 when the outputs are the lock's bits, or differ only by rounding (parameters
+    a few ulps off, another operation order: "equivalent up to rounding", which fails
+    with --exact). Reports per feature the max absolute error, the ulp distance and the
+    share of the rounding bound, and names the likely cause of a mismatch: sample vs
+    population std, parameters from other data, swapped columns, 0-255 vs 0-1 inputs,
+    normalization applied twice or not at all, float32/float16/bfloat16.
 
     Examples:
 
@@ -58,6 +70,8 @@ def verify(
         normlock verify model.normlock.json --against serving/features.py:normalize
 
         normlock verify model.normlock.json --against scaler.skops --data sample.parquet --json
+
+        normlock verify model.normlock.json --against serving.onnx --exact
     """
     from normlock.lock import load
     from normlock.verify.parity import verify as run_verify
@@ -69,6 +83,7 @@ def verify(
         lock,
         against,
         _read_table(data) if data else None,
+        exact=exact,
         ulps=ulps,
         feed=feed,
         trust_pickle=trust_pickle,
@@ -93,21 +108,24 @@ def _read_table(paths: list[str]) -> Any:
     return pa.Table.from_batches(batches)
 
 
+_STATUS = {"identical": "[green]identical[/]", "equivalent": "[yellow]rounding[/]"}
+
+
 def _render(report: Any) -> None:
     from rich.table import Table
 
     out = console()
     table = Table(show_lines=False)
-    for header in ("feature", "run", "max abs error", "max ulp", "tolerance", "result"):
+    for header in ("feature", "run", "max abs error", "max ulp", "of bound", "result"):
         table.add_column(header)
     for r in report.results:
-        verdict = "[green]ok[/]" if r.passed else f"[red]{r.cause.kind}[/]"
+        verdict = _STATUS.get(r.status) or f"[red]{r.cause.kind}[/]"
         table.add_row(
             r.feature,
             r.run,
             f"{r.max_abs_error:.3g}",
             f"{r.max_ulp:.3g}",
-            str(r.tolerance_ulps),
+            f"{r.rounding_share:.2g}",
             verdict,
         )
     out.print(table)
@@ -117,7 +135,9 @@ def _render(report: Any) -> None:
     for note in report.notes:
         out.print(f"[dim]note: {note}[/]", soft_wrap=True)
     if report.passed:
-        out.print(f"[bold green]parity: {report.target} reproduces the lock[/]", soft_wrap=True)
+        out.print(f"[bold green]{report.headline()}[/]", soft_wrap=True)
+        if not report.identical and report.results[0].tolerance.kind == "rounding":
+            out.print("[dim]--exact requires the lock's bits and would fail it[/]")
     else:
         out.print(
             f"[bold red]MISMATCH: {report.target} does not reproduce the lock[/]", soft_wrap=True

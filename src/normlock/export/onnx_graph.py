@@ -1,15 +1,18 @@
 """A lock as an ONNX graph, and that graph placed in front of a model's graph.
 
 The graph casts its input to double, emits each method's operations
-(:mod:`normlock.methods.ops`) in order with double constants stored as initializers,
-and casts once to the input's type, so arithmetic methods give the same bits as
-``lock.transform`` in ONNX Runtime at every optimization level. ONNX has no
+(:mod:`normlock.methods.ops`) in order with double constants (the lock's parameters
+as one vector the graph reads at run time, see
+:class:`~normlock.export.onnx_ops.GraphBuilder`), and casts once to the input's type,
+so arithmetic methods give the same bits as ``lock.transform`` in ONNX Runtime at
+every optimization level. ONNX has no
 ``log1p`` or ``expm1``; they are emitted with their accurate textbook forms
 (``log(u) * (x / (u - 1))`` with ``u = 1 + x``, and its ``exp`` twin). ONNX has no
 inverse normal CDF, so a quantile step with normal output cannot be exported.
 
-The graph computes the formula only: the NaN/inf policies, domain checks and overflow
-errors of ``lock.transform`` are not part of it.
+The graph has a second output, ``normlock_invalid``: where ``lock.transform`` would
+raise (NaN/inf policies, domains, overflow), since ONNX cannot raise; see
+:mod:`normlock.export.onnx_checks`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import onnx
 from onnx import TensorProto, helper
 
 from normlock.errors import InputError
+from normlock.export import INVALID_OUTPUT
+from normlock.export.onnx_checks import either, invalid, nowhere, outside_domain
 from normlock.export.onnx_ops import EMITTERS, GraphBuilder
 from normlock.export.plan import Plan, plan
 from normlock.lock import Lock
@@ -63,7 +68,8 @@ def to_onnx(
 
     Returns:
         A checked ``onnx.ModelProto`` whose metadata records the lock's fingerprint and
-        columns.
+        columns. Its second output, ``normlock_invalid`` (bool, the output's shape), is
+        true where ``lock.transform`` would raise (see :mod:`normlock.export.onnx_checks`).
     """
     if dtype not in _TYPES:
         raise InputError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
@@ -71,6 +77,8 @@ def to_onnx(
         raise InputError(f"opset must be 13 or newer, got {opset}")
     if per_feature and rank != 2:
         raise InputError("per_feature inputs need rank=2 (a column per input)")
+    if output_name == INVALID_OUTPUT:
+        raise InputError(f"output_name {INVALID_OUTPUT!r} is the name of the flag output")
     axis = feature_axis % rank
     layout = plan(lock, _unsupported, "ONNX")
     elem = _TYPES[dtype]
@@ -87,16 +95,21 @@ def to_onnx(
     last = [i for i in range(rank) if i != axis] + [axis]  # the features' axis moved last
     if axis != rank - 1:
         x = builder.node("Transpose", x, perm=last)
-    x = _emit(builder, layout, x)
+    z, domain = _emit(builder, layout, x)
+    y = builder.node("Cast", z, to=elem)
+    flags = invalid(builder, layout, x, y, domain)
     if axis != rank - 1:
-        x = builder.node("Transpose", x, perm=[int(i) for i in np.argsort(last)])
-    builder.node("Cast", x, to=elem, output=output_name)
+        back = [int(i) for i in np.argsort(last)]
+        y, flags = (builder.node("Transpose", t, perm=back) for t in (y, flags))
+    builder.rename(y, output_name)
+    builder.rename(flags, INVALID_OUTPUT)
+    builder.seal(inputs[0].name)
+    outputs = [
+        helper.make_tensor_value_info(output_name, elem, shape),
+        helper.make_tensor_value_info(INVALID_OUTPUT, TensorProto.BOOL, shape),
+    ]
     graph = helper.make_graph(
-        builder.nodes,
-        "normlock",
-        inputs + builder.parameters,
-        [helper.make_tensor_value_info(output_name, elem, shape)],
-        initializer=builder.initializers,
+        builder.nodes, "normlock", inputs, outputs, initializer=builder.initializers
     )
     model = helper.make_model(
         graph,
@@ -112,21 +125,39 @@ def to_onnx(
     return model
 
 
-def _emit(builder: GraphBuilder, layout: Plan, x: str) -> str:
-    parts = []
+def _emit(builder: GraphBuilder, layout: Plan, x: str) -> tuple[str, str | None]:
+    """The normalized columns, and where a value left an operation's domain (None when
+    no operation has a bound)."""
+    parts: list[str] = []
+    domains: list[str | None] = []
     for number, group in enumerate(layout.groups):
         z = x
         if len(layout.groups) > 1:
             indices = builder.constant(np.array(group.positions), f"group{number}.columns")
             z = builder.node("Gather", x, indices, axis=-1)
+        domain = None
         for step, stage in enumerate(group.stages):
+            domain = either(builder, domain, outside_domain(builder, z, stage))
             z = EMITTERS[stage.kind](builder, z, stage, f"group{number}.stage{step}.{stage.kind}")
         parts.append(z)
-    z = parts[0] if len(parts) == 1 else builder.node("Concat", *parts, axis=-1)
+        domains.append(domain)
+    restore = None
     if not layout.in_order:
-        restore = np.argsort(np.array(layout.order, dtype=np.int64))
-        z = builder.node("Gather", z, builder.constant(restore, "restore"), axis=-1)
-    return z
+        restore = builder.constant(np.argsort(np.array(layout.order, dtype=np.int64)), "restore")
+    z = _assemble(builder, parts, restore)
+    if all(d is None for d in domains):
+        return z, None
+    filled = [
+        d if d is not None else nowhere(builder, part)
+        for d, part in zip(domains, parts, strict=True)
+    ]
+    return z, _assemble(builder, filled, restore)
+
+
+def _assemble(builder: GraphBuilder, parts: list[str], restore: str | None) -> str:
+    """The groups' columns side by side, put back in the lock's order by ``restore``."""
+    z = parts[0] if len(parts) == 1 else builder.node("Concat", *parts, axis=-1)
+    return z if restore is None else builder.node("Gather", z, restore, axis=-1)
 
 
 def attach(lock: Lock, model: onnx.ModelProto, *, input_name: str | None = None) -> onnx.ModelProto:

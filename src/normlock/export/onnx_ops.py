@@ -1,8 +1,8 @@
 """ONNX nodes for each operation of :mod:`normlock.methods.ops`, in double precision.
 
 Each emitter takes the name of a double tensor whose last axis holds a group's features
-and returns the name of the result. Constants are initializers, never folded into the
-operators, and every operation is the one numpy runs, in the same order.
+and returns the name of the result. Constants are never folded into the operators, and
+every operation is the one numpy runs, in the same order.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from onnx import NodeProto, TensorProto, ValueInfoProto, helper, numpy_helper
+from onnx import NodeProto, TensorProto, helper, numpy_helper
 
 from normlock.export.plan import Stage
 from normlock.methods.ops import ARGUMENTS
@@ -22,29 +22,34 @@ _EPS = float(np.spacing(1.0))
 class GraphBuilder:
     """Collects nodes and initializers; every name it makes starts with ``normlock/``.
 
-    A lock's parameters are *overridable* initializers (also listed as graph inputs, with
-    their values as defaults). ONNX Runtime never treats those as constants, so its
-    optimizer cannot fold them or drop an operation it judges to be a no-op: it removes
-    ``x / s`` when ``s`` rounds to 1.0 in float32 and ``x - c`` when ``c`` rounds to 0.0,
-    which changes results.
+    A lock's parameters (the stage arguments) are slices of one double vector that
+    passes through a node fed by the graph input (a ``Concat`` with an empty slice of
+    it), so no optimizer sees them as constants. ONNX Runtime's no-op elimination would
+    otherwise drop ``x / s`` when a one-value ``s`` rounds to 1.0 in float32, and
+    ``x - c`` or ``x + c`` when ``c`` rounds to 0.0, which changes results (``std =
+    1.00000001``, ``mean = -0.0``). Fixed numbers (``1.0`` in ``log1p``) are plain
+    initializers: none of them is an operand such a rule removes.
     """
 
     def __init__(self) -> None:
         self.nodes: list[NodeProto] = []
         self.initializers: list[TensorProto] = []
-        self.parameters: list[ValueInfoProto] = []
+        self._parameters: list[tuple[str, np.ndarray]] = []
         self._count = 0
 
-    def constant(self, value: Any, name: str | None = None, *, parameter: bool = False) -> str:
-        """An initializer: float64, or int64 for integer values; a ``parameter`` is
-        overridable."""
+    def constant(self, value: Any, name: str | None = None) -> str:
+        """An initializer: float64, or int64 for integer values, bool for booleans."""
         array = np.asarray(value)
-        array = array.astype(np.int64 if array.dtype.kind in "iu" else np.float64)
+        if array.dtype != np.bool_:
+            array = array.astype(np.int64 if array.dtype.kind in "iu" else np.float64)
         full = f"normlock/{name or f'constant{len(self.initializers)}'}"
         self.initializers.append(numpy_helper.from_array(array, full))
-        if parameter:
-            kind = TensorProto.INT64 if array.dtype == np.int64 else TensorProto.DOUBLE
-            self.parameters.append(helper.make_tensor_value_info(full, kind, array.shape))
+        return full
+
+    def parameter(self, values: Any, name: str) -> str:
+        """A lock parameter (a float64 vector), as its slice of the parameter vector."""
+        full = f"normlock/{name}"
+        self._parameters.append((full, np.asarray(values, dtype=np.float64).reshape(-1)))
         return full
 
     def node(self, op_type: str, *inputs: str, output: str | None = None, **attrs: Any) -> str:
@@ -56,13 +61,41 @@ class GraphBuilder:
         )
         return name
 
+    def rename(self, old: str, new: str) -> None:
+        """Give the tensor ``old`` the name ``new`` wherever it appears."""
+        for node in self.nodes:
+            for names in (node.input, node.output):
+                for index, name in enumerate(names):
+                    if name == old:
+                        names[index] = new
+
+    def seal(self, source: str) -> None:
+        """Put the nodes that produce the parameters, from graph input ``source``, first."""
+        if not self._parameters:
+            return
+        emitted = self.nodes
+        self.nodes = []
+        vector = self.constant(np.concatenate([v for _, v in self._parameters]), "parameters")
+        zero = self.constant(np.array([0]))
+        empty = self.node("Slice", source, zero, zero, zero)
+        empty = self.node("Cast", empty, to=TensorProto.DOUBLE)
+        empty = self.node("Reshape", empty, self.constant(np.array([-1])))
+        vector = self.node("Concat", vector, empty, axis=0)
+        sizes = self.constant(np.array([len(v) for _, v in self._parameters]))
+        self._count += 1
+        names = [name for name, _ in self._parameters]
+        self.nodes.append(
+            helper.make_node("Split", [vector, sizes], names, name=f"n{self._count}", axis=0)
+        )
+        self.nodes += emitted
+
 
 Emitter = Callable[[GraphBuilder, str, Stage, str], str]
 
 
 def _constants(builder: GraphBuilder, stage: Stage, prefix: str) -> list[str]:
     return [
-        builder.constant(stage.argument(i), f"{prefix}.{arg}", parameter=True)
+        builder.parameter(stage.argument(i), f"{prefix}.{arg}")
         for i, arg in enumerate(ARGUMENTS[stage.kind])
     ]
 

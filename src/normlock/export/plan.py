@@ -5,6 +5,9 @@ Features whose chains have the same sequence of elementwise operations (say, eve
 them at once, with one constant per feature. A feature with a non-linear step (a
 power transform, a quantile map) is a group of its own. Passthrough columns are a
 group with no operations.
+
+The plan also keeps the features themselves, for the checks ``lock.transform`` makes
+(NaN/inf policies, domains, overflow), which every export applies too.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from normlock.chain import FeatureLock
 from normlock.errors import NotExportableError
 from normlock.lock import Lock
 from normlock.methods import get_method
-from normlock.methods.ops import Op
+from normlock.methods.ops import DOMAIN_BOUNDS, Op
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,11 @@ class Stage:
     def argument(self, index: int) -> list[Any]:
         """The ``index``-th argument of every feature of the group."""
         return [values[index] for values in self.args]
+
+    @property
+    def bound(self) -> float | None:
+        """The operation's domain bound (inputs at or below it are rejected), if any."""
+        return DOMAIN_BOUNDS.get(self.kind)
 
 
 @dataclass(frozen=True)
@@ -59,10 +67,12 @@ class Plan:
     Attributes:
         columns: every input column, in the lock's order.
         groups: the groups; their positions together cover every column once.
+        features: the lock's features, in the order ``lock.transform`` checks them.
     """
 
     columns: tuple[str, ...]
     groups: tuple[Group, ...]
+    features: tuple[FeatureLock, ...]
 
     @property
     def order(self) -> list[int]:
@@ -73,6 +83,11 @@ class Plan:
     def in_order(self) -> bool:
         """Whether the groups produce the columns in the lock's order."""
         return self.order == list(range(len(self.columns)))
+
+    def columns_where(self, test: Callable[[FeatureLock], bool]) -> tuple[bool, ...]:
+        """Per column, whether it is a feature for which ``test`` holds."""
+        chosen = {f.name for f in self.features if test(f)}
+        return tuple(name in chosen for name in self.columns)
 
 
 Unsupported = Callable[[Op], str | None]
@@ -114,4 +129,4 @@ def plan(lock: Lock, unsupported: Unsupported, runtime: str) -> Plan:
         groups.append(
             Group(tuple(p for p, _, _ in members), tuple(n for _, n, _ in members), stages)
         )
-    return Plan(tuple(lock.columns), tuple(groups))
+    return Plan(tuple(lock.columns), tuple(groups), tuple(lock.features))

@@ -93,29 +93,72 @@ def _propagate(
         else:
             return bound
         return np.where(differs, carried + ulp, 0.0)
-    own = _own(op, runtime, before, after, ulp)
+    own = own_difference(op, op_ulps(op, runtime), before, after)
     return np.where(differs, np.inf, own)
 
 
-def _own(op: Op, runtime: str, x: np.ndarray, w: np.ndarray, ulp: np.ndarray) -> np.ndarray:
-    """The difference a non-linear operation makes on identical input."""
+def op_ulps(op: Op, runtime: str | None) -> float:
+    """The ulps :data:`ULPS` states for a non-linear operation in ``runtime`` (``inf`` for
+    a runtime that lacks it); ``runtime=None``: the largest over all runtimes."""
+    key = "quantile-normal" if op.kind == "quantile" else op.kind
+    table = ULPS[key]
+    return max(table.values()) if runtime is None else table.get(runtime, np.inf)
+
+
+def own_difference(op: Op, k: float, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The difference a non-linear operation makes on identical input ``x`` (result
+    ``w``) when a runtime's ``log``, ``pow``, ``exp`` or ``ndtri`` is within ``k`` ulps
+    (see the module docstring)."""
+    ulp = np.spacing(np.abs(w))
     if op.kind == "quantile":
         normal = op.args[2] == "normal"
-        return ULPS["quantile-normal"].get(runtime, np.inf) * ulp if normal else np.zeros_like(w)
-    k = ULPS[op.kind][runtime]
+        return k * ulp if normal else np.zeros_like(w)
     if op.kind in ("log", "log1p"):
         return k * ulp
-    lmbda = op.args[0]
     if op.kind == "yeo-johnson":
-        positive = x >= 0
-        factor = np.where(positive, lmbda, 2 - lmbda)
-        shifted = factor * np.where(positive, w, -w)
-        spread = k * np.spacing(np.abs(shifted + 1)) + np.spacing(np.abs(shifted))
-        spread = spread / np.maximum(np.abs(factor), _EPS) + ulp
-        near_log = np.where(positive, abs(lmbda) < _EPS, abs(lmbda - 2) <= _EPS)
-        return np.where(near_log, k * ulp, spread)
-    y = lmbda * np.log(x)
-    if abs(lmbda) < 1e-19:
-        return k * ulp
+        return _power_form(op, k, x, w)
+    return _exponential_form(op, k, x, w)
+
+
+def other_form_difference(op: Op, k: float, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """For a power transform, the difference its other textbook form makes: Yeo-Johnson
+    as ``expm1(a * log1p(x)) / a`` (SciPy's form) and Box-Cox as ``(x ** a - 1) / a``,
+    each within ``k`` ulps as in :func:`own_difference`."""
+    if op.kind == "yeo-johnson":
+        return _exponential_form(op, k, x, w)
+    return _power_form(op, k, x, w)
+
+
+def _base_exponent(op: Op, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(base, a, near_log)``: the transform is ``(base ** a - 1) / a`` (negated for
+    Yeo-Johnson's negative inputs), ``log(base)`` where ``near_log``."""
+    lmbda = op.args[0]
+    if op.kind == "box-cox":
+        exponent = np.full_like(x, lmbda)
+        return x, exponent, np.full(x.shape, abs(lmbda) < 1e-19)
+    positive = x >= 0
+    base = np.where(positive, 1 + x, 1 - x)
+    exponent = np.where(positive, lmbda, 2 - lmbda)
+    near_log = np.where(positive, abs(lmbda) < _EPS, abs(lmbda - 2) <= _EPS)
+    return base, exponent, near_log
+
+
+def _power_form(op: Op, k: float, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``k`` ulps of ``p = base ** a`` plus one ulp of ``p - 1``, over ``|a|``."""
+    _, exponent, near_log = _base_exponent(op, x)
+    ulp = np.spacing(np.abs(w))
+    shifted = exponent * np.abs(w)  # p - 1
+    spread = k * np.spacing(np.abs(shifted + 1)) + np.spacing(np.abs(shifted))
+    spread = spread / np.maximum(np.abs(exponent), _EPS) + ulp
+    return np.where(near_log, k * ulp, spread)
+
+
+def _exponential_form(op: Op, k: float, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``k`` ulps of ``y = a * log(base)`` times ``exp(y)``, plus ``k`` ulps of
+    ``expm1(y)``, over ``|a|``."""
+    base, exponent, near_log = _base_exponent(op, x)
+    ulp = np.spacing(np.abs(w))
+    y = exponent * np.log(base)
     spread = k * (np.exp(y) * np.spacing(np.abs(y)) + np.spacing(np.abs(np.expm1(y))))
-    return spread / abs(lmbda) + ulp
+    spread = spread / np.maximum(np.abs(exponent), 1e-19) + ulp
+    return np.where(near_log, k * ulp, spread)

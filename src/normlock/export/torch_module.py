@@ -8,8 +8,9 @@ holds the whole lock's parameters, ``.to(device)`` moves them, and a dtype cast
 instead of rounding the constants. Constants stay runtime tensors, so compilers
 cannot rewrite ``x / scale`` as ``x * (1 / scale)``.
 
-The module computes the formula only: the NaN/inf policies, domain checks and overflow
-errors of ``lock.transform`` are not part of it (out-of-domain values give NaN or inf).
+The module also makes the checks of ``lock.transform`` (NaN/inf policies, domains,
+overflow) and raises where it raises: eagerly with the same error, compiled or exported
+with a graph assertion (see :mod:`normlock.export.torch_checks`).
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ from torch import nn
 
 from normlock.errors import InputError
 from normlock.export.plan import Group, Plan, Stage, plan
+from normlock.export.torch_checks import NARROW, Checks, either
 from normlock.lock import Lock
 from normlock.methods.ops import ARGUMENTS, Op
 from normlock.methods.quantile import BOUNDS_THRESHOLD, NORMAL_LIMIT
 
 _EPS = float(np.spacing(1.0))
-_NARROW = (torch.float16, torch.bfloat16, torch.float32)
-"""Input dtypes whose output is float32 (as lock.transform gives for float16 and float32)."""
 
 
 def to_torch(lock: Lock, *, feature_dim: int = -1) -> LockModule:
@@ -76,9 +76,15 @@ class LockModule(nn.Module):
         self.reorder = not layout.in_order
         restore = torch.from_numpy(np.argsort(np.array(layout.order, dtype=np.int64)))
         self.register_buffer("restore", restore, persistent=False)
+        self.checks = Checks(layout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalize ``x``; the result has ``x``'s shape."""
+        """Normalize ``x``; the result has ``x``'s shape.
+
+        Raises:
+            DomainError: (eager) where ``lock.transform`` raises, with its message.
+            RuntimeError: (compiled or exported) where ``lock.transform`` raises.
+        """
         if x.shape[self.feature_dim] != len(self.columns):
             raise InputError(
                 f"the tensor has {x.shape[self.feature_dim]} entries along dimension "
@@ -90,16 +96,24 @@ class LockModule(nn.Module):
         if moved:
             z = torch.movedim(z, self.feature_dim, -1)
         parts = [group(z) for group in self.groups]
+        y = self._assemble([out for out, _ in parts]).to(self._output_dtype(x.dtype))
+        domain = None
+        if any(found is not None for _, found in parts):
+            domain = self._assemble(
+                [torch.zeros_like(out, dtype=torch.bool) if d is None else d for out, d in parts]
+            )
+        self.checks(z, y, domain, x.dtype)
+        return torch.movedim(y, -1, self.feature_dim) if moved else y
+
+    def _assemble(self, parts: list[torch.Tensor]) -> torch.Tensor:
+        """The groups' columns side by side, in the lock's order."""
         z = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
-        if self.reorder:
-            z = z.index_select(-1, self.restore)
-        z = z.to(self._output_dtype(x.dtype))
-        return torch.movedim(z, -1, self.feature_dim) if moved else z
+        return z.index_select(-1, self.restore) if self.reorder else z
 
     def _output_dtype(self, dtype: torch.dtype) -> torch.dtype:
         if self.output_dtype is not None:
             return self.output_dtype
-        return torch.float32 if dtype in _NARROW else torch.float64
+        return torch.float32 if dtype in NARROW else torch.float64
 
     def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> Any:
         """Move buffers to the new device but keep them float64; a cast sets the output dtype."""
@@ -107,7 +121,7 @@ class LockModule(nn.Module):
         narrow = fn(torch.zeros(1, dtype=torch.float32))
         if (wide.dtype, narrow.dtype) != (torch.float64, torch.float32):  # a cast
             cast = wide.dtype if wide.dtype != torch.float64 else narrow.dtype
-            if cast not in (*_NARROW, torch.float64):
+            if cast not in (*NARROW, torch.float64):
                 raise InputError(f"a normlock module outputs floats; it cannot become {cast}")
             self.output_dtype = cast
         device = wide.device
@@ -126,12 +140,17 @@ class _GroupModule(nn.Module):
         self.register_buffer("index", torch.tensor(group.positions), persistent=False)
         self.stages = nn.ModuleList(_MODULES[s.kind](s) for s in group.stages)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The group's outputs, and where a value left an operation's domain (None when
+        no operation has a bound)."""
         if self.select:
             z = z.index_select(-1, self.index)
+        domain = None
         for stage in self.stages:
+            if stage.bound is not None:
+                domain = either(domain, z <= stage.bound)
             z = stage(z)
-        return z
+        return z, domain
 
 
 class _Stage(nn.Module):
@@ -141,6 +160,7 @@ class _Stage(nn.Module):
         super().__init__()
         self.args = stage.args[0]
         """The first feature's arguments (the only feature of a non-linear stage)."""
+        self.bound = stage.bound
         for index, name in enumerate(ARGUMENTS[stage.kind]):
             values = stage.argument(index)
             if isinstance(values[0], tuple):  # a table, in a one-feature stage

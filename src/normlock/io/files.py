@@ -8,7 +8,10 @@ to a temporary file renamed into place only when complete.
 
 from __future__ import annotations
 
+import csv as _csv
+import functools
 import glob as _glob
+import gzip
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -16,7 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from normlock.artifact import temporary_beside
-from normlock.errors import InputError
+from normlock.errors import InputError, Origin
 
 BATCH_ROWS = 65_536
 """Rows per batch for CSV blocks and as the floor for Parquet."""
@@ -173,6 +176,36 @@ class SourcedBatch(NamedTuple):
     def num_rows(self) -> int:
         """Rows in the batch."""
         return int(self.batch.num_rows)
+
+    @property
+    def origin(self) -> Origin:
+        """Where the batch's rows are, for errors: lines of a CSV file, rows of others."""
+        text = _kind(Path(self.path)) == "csv"
+        return Origin(
+            self.path, self.first_row, functools.partial(csv_line, self.path) if text else None
+        )
+
+
+def csv_line(path: str | os.PathLike[str], row: int) -> int:
+    """The line, counted from 1 as an editor counts them, on which data row ``row``
+    (counted from 0) of a CSV file starts.
+
+    The file is read again up to that row with Python's CSV parser (called only to word
+    an error): the header is the first record; empty lines are skipped, as the reader
+    skips them; a quoted value that spans lines counts all of its lines. Gzipped files
+    are read through gzip. A row past the end gives the line after the last.
+    """
+    opener: Any = gzip.open if str(path).lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+        reader = _csv.reader(handle)
+        records, start = -1, 1  # the header is record -1
+        for record in reader:
+            if record:
+                if records == row:
+                    return start
+                records += 1
+            start = reader.line_num + 1
+    return start
 
 
 def batch_source(

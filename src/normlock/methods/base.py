@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from normlock.errors import NotFittedError, NotInvertibleError, SpecError
-from normlock.methods.ops import Op, affine, run
+from normlock.methods.ops import DOMAIN_BOUNDS, Op, affine, run
 from normlock.stats import Summary
 
 Params = dict[str, Any]
@@ -90,8 +90,19 @@ class Method(ABC):
         return None
 
     def domain_violations(self, params: Params, x: np.ndarray) -> np.ndarray | None:
-        """Mask of non-NaN values outside the method's domain, or None if all are valid."""
-        return None
+        """Mask of values outside the method's domain, or None if all are valid: those
+        that reach an operation of :data:`~normlock.methods.ops.DOMAIN_BOUNDS` at or below
+        its bound (NaN never is)."""
+        ops = self.ops(params)
+        bad = None
+        for index, op in enumerate(ops):
+            bound = DOMAIN_BOUNDS.get(op.kind)
+            if bound is not None:
+                found = x <= bound
+                bad = found if bad is None else bad | found
+            if any(later.kind in DOMAIN_BOUNDS for later in ops[index + 1 :]):
+                x = run((op,), x)
+        return bad if bad is not None and bad.any() else None
 
 
 class CenterScaleMethod(Method):

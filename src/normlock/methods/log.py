@@ -35,10 +35,6 @@ class Log(Method):
     def fit(self, config: Params, summary: Summary) -> Fitted:
         return Fitted(dict(config))
 
-    def domain_violations(self, params: Params, x: np.ndarray) -> np.ndarray | None:
-        bad = (x + params["offset"]) <= 0
-        return bad if bad.any() else None
-
     def ops(self, params: Params) -> tuple[Op, ...]:
         return (Op("add", (params["offset"],)), Op("log"))
 
@@ -56,10 +52,6 @@ class Log1p(Method):
 
     def fit(self, config: Params, summary: Summary) -> Fitted:
         return Fitted({})
-
-    def domain_violations(self, params: Params, x: np.ndarray) -> np.ndarray | None:
-        bad = x <= -1.0
-        return bad if bad.any() else None
 
     def ops(self, params: Params) -> tuple[Op, ...]:
         return (Op("log1p"),)

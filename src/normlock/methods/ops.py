@@ -53,6 +53,10 @@ ARGUMENTS = {
 }
 """The names of each operation's arguments, in order (exporters name constants by them)."""
 
+DOMAIN_BOUNDS = {"log": 0.0, "log1p": -1.0, "box-cox": 0.0}
+"""Operations with a restricted domain: an input at or below the bound is outside it
+(NaN is not). ``lock.transform`` rejects such values; the exports flag them."""
+
 
 @dataclass(frozen=True)
 class Op:

@@ -107,10 +107,6 @@ class BoxCox(Method):
             lmbda = float(stats.boxcox_normmax(values, method="mle"))
         return Fitted({"lambda": lmbda})
 
-    def domain_violations(self, params: Params, x: np.ndarray) -> np.ndarray | None:
-        bad = x <= 0
-        return bad if bad.any() else None
-
     def ops(self, params: Params) -> tuple[Op, ...]:
         return (Op(self.name, (params["lambda"],)),)
 

@@ -153,7 +153,7 @@ def column_moments(
     In the same pass over the data, with ``hash_below``, computes every row's
     :func:`wide_row_hashes` value and keeps those below it, with their rows.
     """
-    data = block if isinstance(block, np.ndarray) else [np.asarray(c) for c in block]
+    data = readable(block) if isinstance(block, np.ndarray) else [readable(c) for c in block]
     matrix = isinstance(data, np.ndarray)
     columns = list(data.T) if matrix else data
     floats = (np.float32, np.float64)
@@ -172,29 +172,50 @@ def column_moments(
     return ColumnsPass(moments, hashes, rows)
 
 
+def readable(array: Any) -> np.ndarray:
+    """``array`` as the compiled kernels read it: aligned, in native byte order, with
+    numpy's own dtype object.
+
+    An array deserialized on a Dask worker can sit unaligned in the buffer it arrived in
+    (its buffer format is then ``=f``), and a native dtype can be spelled ``<f4`` (format
+    ``<f``); the kernels read neither. A misspelled native dtype is viewed with the plain
+    one (no copy); an unaligned or non-native float array is copied.
+    """
+    array = np.asarray(array)
+    dtype = array.dtype
+    if dtype.kind != "f":
+        return array
+    plain = np.dtype(dtype.char)
+    if not array.flags.aligned or not dtype.isnative:
+        return np.array(array, dtype=plain)
+    return array if dtype is plain else array.view(plain)
+
+
 def _combine(results: list[list[tuple]], columns: int) -> list[ColumnMoments]:
     """One :class:`ColumnMoments` per column from the kernel's per-thread results."""
-    out = []
-    for column in range(columns):
-        parts = [part[column] for part in results]
-        low, high = math.inf, -math.inf
-        negzero = poszero = False
-        for part in parts:
-            low, high = min(low, part[4]), max(high, part[5])
-            negzero, poszero = negzero or bool(part[6]), poszero or bool(part[7])
-        out.append(
-            ColumnMoments(
-                count=sum(p[0] for p in parts),
-                nan=sum(p[1] for p in parts),
-                posinf=sum(p[2] for p in parts),
-                neginf=sum(p[3] for p in parts),
-                min=_zero_signed(low, negzero, poszero, lowest=True),
-                max=_zero_signed(high, negzero, poszero, lowest=False),
-                sum_units=sum(_exact_sum(p[8]) for p in parts),
-                sum_sq_units=sum(_exact_sum(p[9]) for p in parts),
-            )
-        )
-    return out
+    return [_combined([part[column] for part in results]) for column in range(columns)]
+
+
+def _combined(parts: list[tuple]) -> ColumnMoments:
+    """One column's moments from its row ranges' results."""
+    if len(parts) == 1:  # one range: nothing to add up
+        count, nan, posinf, neginf, low, high, negzero, poszero, raw_sum, raw_sq = parts[0]
+        sums, squares = _exact_sum(raw_sum), _exact_sum(raw_sq)
+    else:
+        count, nan, posinf, neginf = (sum(p[i] for p in parts) for i in range(4))
+        low, high = min(p[4] for p in parts), max(p[5] for p in parts)
+        negzero, poszero = any(p[6] for p in parts), any(p[7] for p in parts)
+        sums, squares = (sum(_exact_sum(p[i]) for p in parts) for i in (8, 9))
+    return ColumnMoments(
+        count=count,
+        nan=nan,
+        posinf=posinf,
+        neginf=neginf,
+        min=_zero_signed(low, bool(negzero), bool(poszero), lowest=True),
+        max=_zero_signed(high, bool(negzero), bool(poszero), lowest=False),
+        sum_units=sums,
+        sum_sq_units=squares,
+    )
 
 
 def _numpy_moments(block: np.ndarray) -> list[ColumnMoments]:
@@ -271,7 +292,8 @@ def _hashable(columns: Sequence[np.ndarray]) -> list[np.ndarray]:
         if np.shape(column) != (rows,):
             raise ValueError(f"column {position} has shape {np.shape(column)}, expected ({rows},)")
     return [
-        c if c.dtype in (np.float32, np.float64) else np.asarray(c, np.float64) for c in columns
+        readable(c) if c.dtype in (np.float32, np.float64) else np.asarray(c, np.float64)
+        for c in columns
     ]
 
 
@@ -301,27 +323,101 @@ class AffineResult:
     overflow: np.ndarray
 
 
+_LANES = 16  # a contiguous column runs through the affine kernel as rows of this many values
+_NO_COUNTS = (0, 0, 0)
+
+
 def affine_columns(
-    block: np.ndarray,
+    block: np.ndarray | Sequence[np.ndarray],
     centers: np.ndarray,
     scales: np.ndarray,
     out_dtype: type,
     out: np.ndarray | None = None,
+    allocate: Callable[[tuple[int, int], type], np.ndarray] = np.empty,
 ) -> AffineResult | None:
     """``(block - centers) / scales`` in float64, rounded once to ``out_dtype``, in one
-    fused pass per element across threads (into ``out`` when given); None without the
-    compiled kernel."""
-    if _moments is None or block.dtype not in (np.float32, np.float64):
+    fused pass per element across threads (into ``out`` when given, else into a C-ordered
+    array from ``allocate(shape, dtype)`` that it lays out); None without the compiled
+    kernel or for columns that are not float32/float64.
+
+    ``block`` is a 2-D array of any layout, or a sequence of equal-length 1-D columns
+    (not copied into one matrix). A matrix whose rows are contiguous runs row by row and
+    its output is C-ordered; any other input runs column by column (a contiguous column as
+    rows of ``_LANES`` values that share its center and scale) and its output is
+    F-ordered, each output column contiguous.
+    """
+    if _moments is None:
         return None
-    if out is None:
-        out = np.empty(block.shape, dtype=out_dtype)
+    floats = (np.float32, np.float64)
+    if isinstance(block, np.ndarray):
+        if block.dtype not in floats:
+            return None
+        block = readable(block)
+        by_rows = block.strides[1] == block.itemsize and block.shape[1] > 1
+        columns = None if by_rows else list(block.T)
+        rows, width = block.shape
+    else:
+        columns = [readable(c) for c in block]
+        if any(c.dtype not in floats or c.ndim != 1 for c in columns):
+            return None
+        rows, width = (len(columns[0]) if columns else 0), len(columns)
+        if any(len(c) != rows for c in columns):
+            raise ValueError(f"columns of different lengths: {sorted({len(c) for c in columns})}")
+    if out is None and columns is None:
+        out = allocate((rows, width), out_dtype)
+    elif out is None:  # F-ordered: each column's output contiguous
+        out = allocate((width, rows), out_dtype).T
     centers = np.ascontiguousarray(centers, dtype=np.float64)
     scales = np.ascontiguousarray(scales, dtype=np.float64)
+    if columns is not None:  # each column's center and scale in every lane
+        lanes_c, lanes_s = (np.repeat(v, _LANES).reshape(-1, _LANES) for v in (centers, scales))
 
     def run(bound: tuple[int, int]) -> list[tuple[int, int, int]]:
         a, b = bound
-        return _moments.affine(block[a:b], out[a:b], centers, scales)
+        if columns is None:
+            return _moments.affine(block[a:b], out[a:b], centers, scales)  # type: ignore[index]
+        return [
+            _affine_column(column[a:b], out[a:b, j], lanes_c[j], lanes_s[j])
+            for j, column in enumerate(columns)
+        ]
 
-    parts = run_parallel(run, row_ranges(block.shape[0]))
-    counts = np.sum(np.array(parts, dtype=np.int64).reshape(len(parts), -1, 3), axis=0)
+    parts = run_parallel(run, row_ranges(rows))
+    if all(part.count(_NO_COUNTS) == len(part) for part in parts):  # the usual case
+        return AffineResult(out, *(np.zeros(width, dtype=np.int64) for _ in range(3)))
+    counts = np.array(parts, dtype=np.int64).sum(axis=0)
     return AffineResult(out, counts[:, 0], counts[:, 1], counts[:, 2])
+
+
+def _affine_column(
+    x: np.ndarray, y: np.ndarray, centers: np.ndarray, scales: np.ndarray
+) -> tuple[int, int, int]:
+    """One column ``x`` into ``y`` through the affine kernel, with its (nan, inf, overflow)
+    counts: contiguous values as rows of ``len(centers)`` lanes and one row for the rest;
+    strided values one per row."""
+    if x.strides[0] != x.itemsize or y.strides[0] != y.itemsize:
+        parts = _moments.affine(_one_per_row(x), _one_per_row(y), centers[:1], scales[:1])
+    else:
+        lanes = len(centers)
+        whole = len(x) - len(x) % lanes
+        parts = _moments.affine(
+            x[:whole].reshape(-1, lanes), y[:whole].reshape(-1, lanes), centers, scales
+        )
+        if whole < len(x):
+            rest = len(x) - whole
+            parts += _moments.affine(
+                x[whole:].reshape(1, -1), y[whole:].reshape(1, -1), centers[:rest], scales[:rest]
+            )
+    if parts.count(_NO_COUNTS) == len(parts):
+        return _NO_COUNTS
+    nan, inf, overflow = (sum(counts) for counts in zip(*parts, strict=True))
+    return nan, inf, overflow
+
+
+def _one_per_row(column: np.ndarray) -> np.ndarray:
+    """A 1-D array as a one-column matrix whose rows the kernel reads as contiguous."""
+    return np.lib.stride_tricks.as_strided(
+        column,
+        (len(column), 1),
+        (column.strides[0], column.itemsize),
+        writeable=column.flags.writeable,
+    )

@@ -117,23 +117,20 @@ class HashSample:
         if not settled and len(starts) < self.k:
             return None
         firsts = order[starts[: self.k]]  # one row of each of the chunk's k first distinct
-        counts = np.diff(np.append(starts, len(order)))[: self.k].astype(np.int64)
-        picked = rows[firsts]
-        if isinstance(block, np.ndarray):  # whole rows at once: no strided reads
-            values = np.empty((len(picked), block.shape[1] + len(carried)))
-            values[:, : block.shape[1]] = np.take(block, picked, axis=0)
-            hashed = block.shape[1]
+        if len(starts) == len(order):  # no repeated row
+            counts = np.ones(len(firsts), np.int64)
         else:
-            values = np.empty((len(picked), len(block) + len(carried)))
-            for j, column in enumerate(block):
-                values[:, j] = column[picked]
-            hashed = len(block)
+            counts = np.diff(np.append(starts, len(order)))[: self.k].astype(np.int64)
+        picked = rows[firsts]
+        values = _gathered(block, picked, len(carried))
         # the hash makes -0.0 and +0.0, and every NaN, one value: so does the sample
-        features = values[:, :hashed]
-        features[features == 0.0] = 0.0
-        features[np.isnan(features)] = np.nan
+        features = values[:, : values.shape[1] - len(carried)]
+        np.add(features, 0.0, out=features)  # -0.0 + 0.0 is +0.0
+        nan = np.isnan(features)
+        if nan.any():
+            features[nan] = np.nan
         for j, column in enumerate(carried):
-            values[:, hashed + j] = column[picked]
+            values[:, features.shape[1] + j] = column[picked]
         return self._with(hashes[firsts], counts, values)
 
     def merge(self, other: HashSample) -> HashSample:
@@ -199,6 +196,24 @@ class HashSample:
     def column(self, j: int, limit: int) -> SampledValues:
         """Column ``j``'s finite values in the sample, for quantile queries."""
         return SampledValues.of(self.values[:, j], self.counts, not self.saturated, limit)
+
+
+def _gathered(
+    block: np.ndarray | Sequence[np.ndarray], picked: np.ndarray, spare: int
+) -> np.ndarray:
+    """The float64 values of ``block``'s rows ``picked`` (a 2-D array or a list of
+    columns), with ``spare`` more columns to fill."""
+    if isinstance(block, np.ndarray):  # whole rows at once: no strided reads
+        taken = np.take(block, picked, axis=0)
+        if not spare and taken.dtype == np.float64:
+            return taken
+        values = np.empty((len(picked), block.shape[1] + spare))
+        values[:, : block.shape[1]] = taken
+        return values
+    values = np.empty((len(picked), len(block) + spare))
+    for j, column in enumerate(block):
+        values[:, j] = column[picked]
+    return values
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ data, by so much).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,9 @@ _SAME = 1e-9
 
 
 def _close(a: float, b: float, tolerance: float) -> bool:
-    return abs(a - b) <= tolerance * max(abs(a), abs(b))
+    """Whether ``a`` and ``b`` are finite and within ``tolerance`` relative of each other
+    (a parameter beyond float16's range rounds to inf, which is close to nothing)."""
+    return math.isfinite(a - b) and abs(a - b) <= tolerance * max(abs(a), abs(b))
 
 
 def _change(new: float, old: float) -> float | None:
@@ -110,16 +113,24 @@ def _classify(
             {**details, "input_factor": factor},
         )
     pairs = ((center_name, used_center, center), (scale_name, used_scale, spread))
-    changed = [p for p in pairs if not _close(p[1], p[2], tolerance)] or list(pairs)
+    changed = [p for p in pairs if not _close(p[1], p[2], tolerance)]
+    what = "parameters fitted on other data"
+    if not changed:  # beyond the rounding bound, yet within a relative 1e-9
+        changed = list(pairs)
+        what = (
+            "parameters slightly off, by more than rounding (a less accurate sum, or "
+            "nearly the same rows)"
+        )
     return Cause(
         "other_data",
-        "parameters fitted on other data: "
-        + ", ".join(_describe(label, new, old) for label, new, old in changed),
+        f"{what}: " + ", ".join(_describe(label, new, old) for label, new, old in changed),
         details,
     )
 
 
 def _describe(label: str, new: float, old: float) -> str:
+    """``label new vs locked old (+x%)``, with as many digits as tell the two apart."""
     change = _change(new, old)
-    relative = f" ({change:+.3%})" if change is not None else ""
-    return f"{label} {new:.9g} vs locked {old:.9g}{relative}"
+    relative = f" ({change * 100:+.3g}%)" if change is not None else ""
+    digits = 9 if f"{new:.9g}" != f"{old:.9g}" else 17
+    return f"{label} {new:.{digits}g} vs locked {old:.{digits}g}{relative}"

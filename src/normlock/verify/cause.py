@@ -42,8 +42,9 @@ class Cause:
 @dataclass(frozen=True)
 class Observation:
     """One feature's values in one run: inputs, expected and actual outputs (float64
-    arrays holding values of the run's ``dtype``), and every feature's expected outputs
-    of the same rows."""
+    arrays holding values of the run's ``dtype``), every feature's expected outputs of
+    the same rows, and the feature's rounding bound per value
+    (:func:`~normlock.verify.rounding.rounding_bound`)."""
 
     name: str
     dtype: Any
@@ -51,3 +52,4 @@ class Observation:
     expected: np.ndarray
     got: np.ndarray
     outputs: dict[str, np.ndarray]
+    rounding: np.ndarray

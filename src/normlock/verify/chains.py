@@ -94,12 +94,3 @@ def final_affine(feature: FeatureLock) -> tuple[float, float] | None:
         return None
     last = feature.steps[-1]
     return get_method(last.method).affine(last.params)
-    method, params = feature.steps[-1].method, feature.steps[-1].params
-    if method in ("standard", "robust"):
-        center, scale = get_method(method).center_scale(params)  # type: ignore[attr-defined]
-        return float(center), float(scale)
-    if method == "maxabs":
-        return 0.0, params["max_abs"] or 1.0
-    if method == "minmax" and not params["clip"] and params["feature_range"] == [0.0, 1.0]:
-        return params["min"], (params["max"] - params["min"]) or 1.0
-    return None

@@ -6,6 +6,12 @@ user's data if given. Each run is a matrix with one column per feature in lock o
 features with fewer probes repeat theirs. A target's output is read back by feature
 name when it has names, else by position, and rounded to the run's dtype (a change of
 dtype is noted, not failed: the model sees the run's dtype either way).
+
+The verdict has three levels: the outputs are the lock's bits (*identical*); they differ
+only as rounding explains, value by value (*equivalent up to rounding*, see
+:mod:`normlock.verify.rounding`), which passes unless ``exact=True``; or they differ by
+more (*mismatch*), and :func:`~normlock.verify.diagnose.diagnose` names the likely
+cause.
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ from normlock.errors import NormlockError
 from normlock.frames import is_container, read_columns
 from normlock.lock import Lock
 from normlock.verify.cause import Cause, Observation, json_number
-from normlock.verify.compare import compare, default_ulps
+from normlock.verify.compare import Tolerance, compare
 from normlock.verify.data import feature_columns
 from normlock.verify.diagnose import diagnose
+from normlock.verify.rounding import rounding_bound
 from normlock.verify.targets import Target, TargetError, resolve_target
 
 
@@ -36,12 +43,16 @@ class FeatureParity:
         run: ``float64 probes``, ``float32 probes`` or ``data``.
         dtype: the run's float dtype.
         count: values compared.
+        differing: values that are not the lock's.
+        failing: values beyond the tolerance.
         max_abs_error: largest absolute difference (``inf`` for NaN against a number).
         max_ulp: largest difference in ulps of ``max(|expected|, 1)`` in the run's dtype
             (see :class:`~normlock.verify.compare.Comparison`).
-        tolerance_ulps: the tolerance applied, in the same units.
-        failing: values beyond the tolerance.
-        worst: ``(input, expected, got)`` of the worst value.
+        rounding_share: largest difference as a share of the rounding bound (above 1:
+            more than rounding explains).
+        tolerance: the tolerance applied.
+        worst: ``(input, expected, got)`` of the value nearest to, or furthest beyond,
+            the rounding bound.
         cause: the likely cause when the feature fails, else None.
     """
 
@@ -49,10 +60,12 @@ class FeatureParity:
     run: str
     dtype: str
     count: int
+    differing: int
+    failing: int
     max_abs_error: float
     max_ulp: float
-    tolerance_ulps: int
-    failing: int
+    rounding_share: float
+    tolerance: Tolerance
     worst: tuple[float, float, float]
     cause: Cause | None = None
 
@@ -61,6 +74,16 @@ class FeatureParity:
         """True when every value is within the tolerance."""
         return self.failing == 0
 
+    @property
+    def identical(self) -> bool:
+        """True when every value is the lock's."""
+        return self.differing == 0
+
+    @property
+    def status(self) -> str:
+        """``identical``, ``equivalent`` (up to rounding) or ``mismatch``."""
+        return "identical" if self.identical else "equivalent" if self.passed else "mismatch"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (non-finite numbers as strings)."""
         return {
@@ -68,11 +91,15 @@ class FeatureParity:
             "run": self.run,
             "dtype": self.dtype,
             "count": self.count,
+            "status": self.status,
             "passed": self.passed,
+            "differing": self.differing,
+            "failing": self.failing,
             "max_abs_error": json_number(self.max_abs_error),
             "max_ulp": json_number(self.max_ulp),
-            "tolerance_ulps": self.tolerance_ulps,
-            "failing": self.failing,
+            "rounding_share": json_number(self.rounding_share),
+            "tolerance": self.tolerance.kind,
+            "tolerance_ulps": self.tolerance.ulps,
             "worst": dict(
                 zip(("input", "expected", "got"), map(json_number, self.worst), strict=True)
             ),
@@ -98,8 +125,24 @@ class ParityReport:
 
     @property
     def passed(self) -> bool:
-        """True when every feature matches in every run."""
+        """True when every feature matches in every run (identical, or equivalent up to
+        rounding unless bit identity was asked for)."""
         return all(r.passed for r in self.results)
+
+    @property
+    def identical(self) -> bool:
+        """True when every output is the lock's, bit for bit."""
+        return all(r.identical for r in self.results)
+
+    @property
+    def verdict(self) -> str:
+        """``identical``, ``equivalent`` (up to rounding; not bit-identical) or ``mismatch``."""
+        return "identical" if self.identical else "equivalent" if self.passed else "mismatch"
+
+    @property
+    def rounded(self) -> tuple[FeatureParity, ...]:
+        """The passing (feature, run) entries that are not bit-identical."""
+        return tuple(r for r in self.results if r.passed and not r.identical)
 
     @property
     def mismatches(self) -> tuple[FeatureParity, ...]:
@@ -116,21 +159,36 @@ class ParityReport:
                 messages.append(result.cause.message)
         return found
 
-    def summary(self) -> str:
-        """A plain-text account: the verdict, then each failing feature and its causes."""
+    def headline(self) -> str:
+        """The verdict in one line."""
         if self.passed:
-            runs = sorted({r.run for r in self.results})
-            return f"parity: {self.target} matches the lock ({', '.join(runs)})"
-        failing = list(dict.fromkeys(r.feature for r in self.mismatches))
-        lines = [
+            runs = ", ".join(sorted({r.run for r in self.results}))
+            if self.identical:
+                return f"parity: {self.target} reproduces the lock bit for bit ({runs})"
+            tolerance = self.results[0].tolerance
+            how = (
+                "equivalent to the lock up to rounding"
+                if tolerance.kind == "rounding"
+                else f"within {tolerance.describe()} of the lock"
+            )
+            return f"parity: {self.target} is {how}; not bit-identical ({runs})"
+        failing = {r.feature for r in self.mismatches}
+        return (
             f"parity FAILED: {self.target} differs from the lock on {len(failing)} of "
             f"{len({r.feature for r in self.results})} feature(s)"
-        ]
-        for feature in failing:
-            for message in self.causes()[feature]:
+        )
+
+    def summary(self) -> str:
+        """A plain-text account: the verdict, then each failing feature and its causes
+        (when passing: each feature whose outputs differ), then the notes."""
+        lines = [self.headline()]
+        if self.passed:
+            lines += [f"- {r.feature}: {_differing(r)}" for r in self.rounded]
+        for feature, messages in self.causes().items():
+            for message in messages:
                 runs = "; ".join(
                     f"{r.run}: {r.failing}/{r.count} off, max abs error {r.max_abs_error:.3g}, "
-                    f"{r.max_ulp:.3g} ulp"
+                    f"{r.max_ulp:.3g} ulp, {r.rounding_share:.3g} x the rounding bound"
                     for r in self.mismatches
                     if r.feature == feature and r.cause is not None and r.cause.message == message
                 )
@@ -142,11 +200,21 @@ class ParityReport:
         return {
             "fingerprint": self.fingerprint,
             "target": self.target,
+            "verdict": self.verdict,
             "passed": self.passed,
+            "identical": self.identical,
             "causes": self.causes(),
             "results": [r.to_dict() for r in self.results],
             "notes": list(self.notes),
         }
+
+
+def _differing(result: FeatureParity) -> str:
+    return (
+        f"{result.run}: {result.differing}/{result.count} values differ, by at most "
+        f"{result.rounding_share:.2g} of the rounding bound (max abs error "
+        f"{result.max_abs_error:.3g}, {result.max_ulp:.3g} ulp)"
+    )
 
 
 @dataclass(frozen=True)
@@ -161,6 +229,7 @@ def verify(
     target: Any,
     data: Any = None,
     *,
+    exact: bool = False,
     ulps: int | None = None,
     probes: bool = True,
     feed: str = "matrix",
@@ -174,21 +243,23 @@ def verify(
         target: a callable, ONNX model, torch module or scikit-learn estimator, or a
             reference to one (see :mod:`normlock.verify.targets`).
         data: optional extra rows (any container the lock reads) to run as well.
-        ulps: allowed difference, in units in the last place of ``max(|expected|, 1)``;
-            by default 0 (bit-identical) for affine chains and 4 for non-linear ones.
+        exact: require the lock's outputs bit for bit; by default a difference that
+            rounding explains passes (see :mod:`normlock.verify.rounding`).
+        ulps: instead of the rounding bound, allow a flat difference of this many units
+            in the last place of ``max(|expected|, 1)`` (0: bit identity).
         probes: run the lock's probes (turn off to check ``data`` alone).
         feed: how plain callables get the rows: ``"matrix"`` or ``"columns"`` (a dict).
         trust_pickle: allow pickle/joblib targets.
         trusted_types: extra type names a skops file may contain.
 
     Returns:
-        The :class:`ParityReport`; ``report.passed`` is the verdict.
+        The :class:`ParityReport`: ``report.verdict`` is ``identical``, ``equivalent``
+        (up to rounding) or ``mismatch``; ``report.passed`` is False only for a mismatch.
 
     Raises:
         TargetError: the target cannot be loaded, or fails on every dtype.
     """
-    if ulps is not None and (isinstance(ulps, bool) or not isinstance(ulps, int) or ulps < 0):
-        raise TargetError(f"ulps must be a non-negative integer, got {ulps!r}")
+    tolerance = _tolerance(exact, ulps)
     names = list(lock.feature_names)
     resolved = resolve_target(
         target, names, feed=feed, trust_pickle=trust_pickle, trusted_types=trusted_types
@@ -208,11 +279,21 @@ def verify(
         except Exception as exc:  # the target's own failure
             failures.append(f"{run.label}: the target raised {type(exc).__name__}: {exc}")
             continue
-        results.extend(_compare_run(lock, run, got, ulps))
+        results.extend(_compare_run(lock, run, got, tolerance))
     if not results:
         raise TargetError(f"{resolved.description} failed on every run: " + "; ".join(failures))
     notes += [f"not run: {f}" for f in failures]
     return ParityReport(lock.fingerprint, resolved.description, tuple(results), tuple(notes))
+
+
+def _tolerance(exact: bool, ulps: int | None) -> Tolerance:
+    if ulps is not None and (isinstance(ulps, bool) or not isinstance(ulps, int) or ulps < 0):
+        raise TargetError(f"ulps must be a non-negative integer, got {ulps!r}")
+    if exact and ulps is not None:
+        raise TargetError("exact and ulps exclude each other: exact is bit identity")
+    if exact:
+        return Tolerance("exact")
+    return Tolerance() if ulps is None else Tolerance("ulps", ulps)
 
 
 def _probe_runs(lock: Lock, target: Target) -> list[_Run]:
@@ -273,38 +354,42 @@ def _read_output(out: Any, names: list[str], run: _Run, notes: list[str]) -> np.
         return matrix.astype(run.dtype)
 
 
-def _compare_run(lock: Lock, run: _Run, got: np.ndarray, ulps: int | None) -> list[FeatureParity]:
-    names = list(lock.feature_names)
+def _compare_run(
+    lock: Lock, run: _Run, got: np.ndarray, tolerance: Tolerance
+) -> list[FeatureParity]:
     expected = {f.name: f.apply(run.inputs[:, j]) for j, f in enumerate(lock.features)}
     outputs = {n: v.astype(np.float64) for n, v in expected.items()}
     results = []
     for j, feature in enumerate(lock.features):
-        tolerance = default_ulps([s.method for s in feature.steps]) if ulps is None else ulps
         x = run.inputs[:, j]
-        found = compare(x, expected[feature.name], got[:, j], tolerance)
+        rounding = rounding_bound(feature, x, run.dtype)
+        found = compare(x, expected[feature.name], got[:, j], rounding, tolerance)
         cause = None
         if found.failing:
             seen = Observation(
-                names[j],
+                feature.name,
                 np.dtype(run.dtype),
                 x.astype(np.float64),
                 outputs[feature.name],
                 got[:, j].astype(np.float64),
                 outputs,
+                rounding,
             )
             cause = diagnose(lock, seen)
         results.append(
             FeatureParity(
-                feature.name,
-                run.label,
-                run.dtype,
-                found.count,
-                found.max_abs_error,
-                found.max_ulp,
-                tolerance,
-                found.failing,
-                found.worst,
-                cause,
+                feature=feature.name,
+                run=run.label,
+                dtype=run.dtype,
+                count=found.count,
+                differing=found.differing,
+                failing=found.failing,
+                max_abs_error=found.max_abs_error,
+                max_ulp=found.max_ulp,
+                rounding_share=found.rounding_share,
+                tolerance=tolerance,
+                worst=found.worst,
+                cause=cause,
             )
         )
     return results

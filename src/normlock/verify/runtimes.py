@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from normlock.errors import NO_ORIGIN
+from normlock.export import INVALID_OUTPUT
 from normlock.verify.targets import Target, TargetError
 
 _ONNX_TYPES = {
@@ -21,7 +23,13 @@ _ONNX_TYPES = {
 
 def onnx_target(model: bytes, features: Sequence[str], description: str) -> Target:
     """Run an ONNX model with onnxruntime; inputs and outputs are matched by name (one
-    per feature) or taken as one matrix in lock order, whichever the graph declares."""
+    per feature) or taken as one matrix in lock order, whichever the graph declares.
+
+    A ``normlock_invalid`` output (the flags of a lock's graph, see
+    :mod:`normlock.export.onnx_checks`) is no feature output: a run where it flags a
+    value raises :class:`TargetError` naming the first feature and row, as
+    ``lock.transform`` raises for that value.
+    """
     try:
         import onnxruntime as ort
     except ImportError:
@@ -44,7 +52,10 @@ def onnx_target(model: bytes, features: Sequence[str], description: str) -> Targ
     notes = [f"graph inputs: {layout} ({graph_dtype})"]
     if graph_dtype == "float16":
         notes.append("the graph takes float16: the float32 probes are rounded to float16")
-    output_names = [o.name for o in outputs]
+    output_names = [o.name for o in outputs if o.name != INVALID_OUTPUT]
+    flagged = len(output_names) < len(outputs)
+    if flagged:
+        notes.append(f"output {INVALID_OUTPUT!r} flags the values lock.transform rejects")
     keys = _output_keys(output_names, names, description, notes)
 
     def run(matrix: np.ndarray) -> Any:
@@ -56,7 +67,10 @@ def onnx_target(model: bytes, features: Sequence[str], description: str) -> Targ
             }
         else:
             feeds = {inputs[0].name: values if len(inputs[0].shape) == 2 else values[:, 0]}
-        results = [np.asarray(r) for r in session.run(output_names, feeds)]
+        fetched = output_names + [INVALID_OUTPUT] * flagged
+        results = [np.asarray(r) for r in session.run(fetched, feeds)]
+        if flagged:
+            _raise_flagged(results.pop(), matrix, names, f"{description}'s {INVALID_OUTPUT!r}")
         results = [r.astype(np.float32) if r.dtype == np.float16 else r for r in results]
         if keys is None:
             return results[0]
@@ -64,6 +78,32 @@ def onnx_target(model: bytes, features: Sequence[str], description: str) -> Targ
 
     dtypes = ("float32",) if graph_dtype == "float16" else (graph_dtype,)
     return Target(description, run, dtypes, tuple(notes))
+
+
+def _raise_flagged(flags: np.ndarray, matrix: np.ndarray, names: list[str], source: str) -> None:
+    """Raise for the first value ``flags`` (from ``source``) marks, feature by feature as
+    ``lock.transform`` checks them."""
+    if not flags.any():
+        return
+    rows = flags.reshape(matrix.shape[0], -1)
+    if rows.shape[1] != len(names):
+        where = NO_ORIGIN.at(int(np.flatnonzero(rows.any(axis=1))[0]))
+    else:
+        column = int(np.flatnonzero(rows.any(axis=0))[0])
+        row = int(np.flatnonzero(rows[:, column])[0])
+        value = float(matrix[row, column])
+        why = (
+            "NaN (its policy is nan='error')"
+            if np.isnan(value)
+            else "infinite (its policy is inf='error')"
+            if np.isinf(value)
+            else "outside a step's domain, or its output overflows"
+        )
+        where = f"feature {names[column]!r}, {NO_ORIGIN.at(row)}: {value!r} is {why}"
+    raise TargetError(
+        f"{source} flags {int(flags.sum())} input value(s) that lock.transform rejects; "
+        f"the first: {where}"
+    )
 
 
 def _per_feature_inputs(inputs: Sequence[Any], names: list[str], description: str) -> bool:
