@@ -25,4 +25,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-pytest_plugins = ["tests.registry.backends"]
+pytest_plugins = ["tests.registry.backends", "tests.engines.sessions"]

@@ -115,6 +115,10 @@ def test_lock_keys_are_self_explanatory() -> None:
     }
 
 
+TRANSPORT = SRC / "engines" / "transport.py"
+"""The one module that pickles: summaries between the Spark driver and its workers."""
+
+
 def test_no_code_execution_primitives_in_the_package() -> None:
     pattern = re.compile(
         r"\b(pickle|marshal|eval|exec|__import__)\b\s*[(.]|import pickle|yaml\.load\("
@@ -122,10 +126,21 @@ def test_no_code_execution_primitives_in_the_package() -> None:
     offenders = [
         f"{path.name}:{n}"
         for path in SRC.rglob("*.py")
+        if path != TRANSPORT
         for n, line in enumerate(path.read_text().splitlines(), 1)
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def test_only_the_spark_engine_uses_the_pickle_transport() -> None:
+    """Locks, profiles and every file normlock reads or writes never meet a pickle."""
+    users = sorted(
+        path.relative_to(SRC).as_posix()
+        for path in SRC.rglob("*.py")
+        if path != TRANSPORT and re.search(r"\btransport\b", path.read_text())
+    )
+    assert users == ["engines/spark.py", "engines/spark_worker.py"]
 
 
 def test_saved_files_get_the_umask_permissions(tmp_path: Path) -> None:

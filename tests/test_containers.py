@@ -173,3 +173,23 @@ def test_one_row_paths_follow_the_general_rules() -> None:
     assert lock.transform(np.array([1.0], dtype=np.float16)).dtype == np.float32
     as_scalar = lock.transform({"a": np.float32(1.1)})["a"]
     assert as_scalar == float(lock.transform({"a": np.array([1.1], dtype=np.float32)})["a"][0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unaligned_and_misspelled_dtypes_fit_and_transform_like_plain_arrays(
+    dtype: type,
+) -> None:
+    """Arrays as a Dask worker may receive them: unaligned in a buffer, or with a native
+    dtype spelled ``<f4``. Each gives the plain array's bits."""
+    plain = np.random.default_rng(0).normal(size=50).astype(dtype)
+    raw = np.zeros(plain.nbytes + 1, np.uint8)
+    unaligned = raw[1:].view(dtype)
+    unaligned[:] = plain
+    assert not unaligned.flags.aligned
+    spelled = plain.view(np.dtype(dtype).newbyteorder("<"))
+    lock = nl.fit({"a": plain})
+    expected = lock.transform({"a": plain})["a"]
+    for variant in (unaligned, spelled):
+        assert nl.fit({"a": variant}).fingerprint == lock.fingerprint
+        out = lock.transform({"a": variant})["a"]
+        assert out.dtype == expected.dtype and out.tobytes() == expected.tobytes()

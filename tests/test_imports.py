@@ -48,3 +48,9 @@ def test_fit_and_transform_on_numpy_load_no_frame_library() -> None:
         "sklearn",
         "typer",
     }
+
+
+def test_each_engine_loads_only_when_used_and_only_itself() -> None:
+    assert not loaded_after("import normlock.dask") & {"pyspark"}
+    assert not loaded_after("import normlock.spark") & {"dask", "distributed"}
+    assert "dask" in loaded_after("import normlock as nl; nl.dask.fit")

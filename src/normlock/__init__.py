@@ -67,7 +67,12 @@ __all__ = [  # noqa: RUF022 - grouped: API first, then errors
 ]
 
 
+_ENGINES = ("dask", "spark")  # submodules that import their engine, loaded when first used
+
+
 def __getattr__(name: str) -> Any:
+    if name in _ENGINES:
+        return import_module(f"normlock.{name}")
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'normlock' has no attribute {name!r}")

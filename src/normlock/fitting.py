@@ -115,10 +115,16 @@ def fit(
         replay=_replayer(chunks if rereadable else None, names, exact_limit),
         target=None if named is not None else target,
     )
+    warn_of(lock, stacklevel=3)
+    return lock
+
+
+def warn_of(lock: Lock, stacklevel: int = 2) -> None:
+    """Warn of each fitted feature's warnings (constant column, ...), from the caller
+    ``stacklevel`` frames up."""
     for name, found in lock.warnings.items():
         for message in found:
-            warnings.warn(f"feature {name!r}: {message}", NormlockWarning, stacklevel=2)
-    return lock
+            warnings.warn(f"feature {name!r}: {message}", NormlockWarning, stacklevel=stacklevel)
 
 
 def lock_from(

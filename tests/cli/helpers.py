@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -39,3 +40,20 @@ def write_spec(directory: Path) -> Path:
     path = directory / "spec.yaml"
     path.write_text("income: [log1p, standard]\ncity: passthrough\n")
     return path
+
+
+def write_parts(directory: Path, parts: int = 3) -> str:
+    """:func:`write_training`'s rows split over ``parts`` Parquet files; their glob."""
+    whole = pq.read_table(write_training(directory))
+    folder = directory / "parts"
+    folder.mkdir()
+    size = -(-whole.num_rows // parts)
+    for i in range(parts):
+        pq.write_table(whole.slice(i * size, size), folder / f"part-{i}.parquet")
+    return str(folder / "*.parquet")
+
+
+def use_engine(request: Any, engine: str) -> None:
+    """Start the suite's local Spark for ``spark`` (the command uses the active session)."""
+    if engine == "spark":
+        request.getfixturevalue("spark")

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 
 import normlock as nl
-from tests.cli.helpers import run, write_spec, write_training
+from tests.cli.helpers import run, use_engine, write_parts, write_spec, write_training
 
 
 def fitted(tmp_path: Path) -> tuple[Path, Path]:
@@ -61,3 +62,39 @@ def test_apply_with_a_tampered_lock_exits_2(tmp_path: Path) -> None:
     lock_path.write_text(lock_path.read_text().replace('"ddof": 0', '"ddof": 1', 1))
     result = run("apply", lock_path, data, "-o", tmp_path / "o.parquet")
     assert result.exit_code == 2 and "modified after it was written" in result.output
+
+
+@pytest.mark.parametrize("engine", ["dask", "spark"])
+def test_apply_on_an_engine_writes_the_local_bits_into_a_directory(
+    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+) -> None:
+    use_engine(request, engine)
+    data, lock_path = fitted(tmp_path)
+    parts, out = write_parts(tmp_path), tmp_path / "normalized"  # the same rows as data
+    result = run("apply", lock_path, parts, "--engine", engine, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "wrote 2,000 rows" in result.output
+    assert out.is_dir() and not list(tmp_path.glob(".normalized.tmp-*"))
+    got = pq.read_table(out).sort_by([("age", "ascending")])
+    expected = nl.load(lock_path).transform(pq.read_table(data)).sort_by([("age", "ascending")])
+    for name in ("age", "income"):
+        assert got[name].to_numpy().tobytes() == expected[name].to_numpy().tobytes()
+    assert got["city"].to_pylist() == expected["city"].to_pylist()
+
+
+@pytest.mark.parametrize("engine", ["dask", "spark"])
+def test_apply_on_an_engine_names_the_partition_of_a_bad_value(
+    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+) -> None:
+    use_engine(request, engine)
+    data, lock_path = fitted(tmp_path)
+    table = pq.read_table(data)
+    income = table["income"].to_numpy().copy()
+    income[7] = -5.0  # log1p of a value below -1: outside the domain
+    served = tmp_path / "served.parquet"
+    pq.write_table(table.set_column(1, "income", [income]), served)
+    out = tmp_path / "normalized"
+    result = run("apply", lock_path, served, "--engine", engine, "-o", out)
+    assert result.exit_code == 2, result.output
+    assert "partition 0: " in result.output and "income" in result.output
+    assert not out.exists() and not list(tmp_path.glob(".normalized.tmp-*"))

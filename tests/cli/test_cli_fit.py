@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import normlock as nl
-from tests.cli.helpers import run, write_spec, write_training
+from tests.cli.helpers import run, use_engine, write_parts, write_spec, write_training
 
 
 def test_fit_writes_a_lock_equal_to_the_library_fit(tmp_path: Path) -> None:
@@ -53,3 +55,46 @@ def test_fit_errors_exit_2_without_traceback(tmp_path: Path) -> None:
 def test_fit_help_has_examples() -> None:
     result = run("fit", "--help")
     assert result.exit_code == 0 and "normlock fit train.parquet" in result.output
+
+
+@pytest.mark.parametrize("engine", ["dask", "spark"])
+def test_fit_on_an_engine_writes_the_local_lock(
+    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+) -> None:
+    use_engine(request, engine)
+    parts, spec = write_parts(tmp_path), write_spec(tmp_path)
+    local, remote = tmp_path / "local.json", tmp_path / "remote.json"
+    assert run("fit", parts, "-s", spec, "-o", local).exit_code == 0
+    result = run("fit", parts, "-s", spec, "--engine", engine, "-o", remote, "-q")
+    assert result.exit_code == 0, result.output
+    assert "locked 2 feature(s) from 2,000 rows" in result.output
+    lock = nl.load(remote)
+    assert lock.fingerprint == nl.load(local).fingerprint
+    assert [Path(s).name for s in lock.provenance["sources"]] == [
+        "part-0.parquet",
+        "part-1.parquet",
+        "part-2.parquet",
+    ]
+
+
+def test_fit_on_a_dask_scheduler(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    parts, spec = write_parts(tmp_path), write_spec(tmp_path)
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        result = run(
+            "fit", parts, "-s", spec, "--engine", "dask", "--scheduler",
+            cluster.scheduler_address, "-o", tmp_path / "d.json",
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert run("fit", parts, "-s", spec, "-o", tmp_path / "l.json").exit_code == 0
+    assert nl.load(tmp_path / "d.json").fingerprint == nl.load(tmp_path / "l.json").fingerprint
+
+
+def test_engine_options_that_do_not_go_together_exit_2(tmp_path: Path) -> None:
+    parts = write_parts(tmp_path)
+    out = tmp_path / "x.json"
+    wrong = run("fit", parts, "--engine", "spark", "--scheduler", "tcp://h:8786", "-o", out)
+    assert wrong.exit_code == 2 and "--scheduler goes with --engine dask" in wrong.output
+    unknown = run("fit", parts, "--engine", "ray", "-o", out)
+    assert unknown.exit_code == 2 and "--engine must be local, dask or spark" in unknown.output

@@ -9,10 +9,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+import pytest
 
 import normlock as nl
 from normlock.monitor import load_profile
-from tests.cli.helpers import run, write_spec, write_training
+from tests.cli.helpers import run, use_engine, write_spec, write_training
 
 
 def setup(tmp_path: Path) -> tuple[Path, Path]:
@@ -117,3 +118,16 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
 def test_help_has_examples() -> None:
     result = run("monitor", "--help")
     assert result.exit_code == 0 and "Examples" in result.output and "--profiles" in result.output
+
+
+@pytest.mark.parametrize("engine", ["dask", "spark"])
+def test_an_engine_profiles_the_files_into_the_local_report(
+    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+) -> None:
+    use_engine(request, engine)
+    _, lock = setup(tmp_path)
+    parts = [served(tmp_path, f"part{i}.parquet", 1000.0 if i else 1.0, seed=i) for i in range(3)]
+    local = run("monitor", lock, *parts, "--json")
+    remote = run("monitor", lock, *parts, "--engine", engine, "--json")
+    assert local.exit_code == remote.exit_code == 1
+    assert json.loads(remote.output) == json.loads(local.output)

@@ -99,3 +99,33 @@ def progress(
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        "--engine", help="Where to run: local (this process), dask or spark (Parquet/CSV files)."
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(help="Dask scheduler address, with --engine dask (default: local threads)."),
+]
+MasterOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Spark master URL, with --engine spark (default: the active session, else local[*]).",
+    ),
+]
+
+
+def engine_address(engine: str, scheduler: str | None, master: str | None) -> str | None:
+    """The address for ``engine`` (``--scheduler`` for dask, ``--master`` for spark), or an
+    exit with a usage error when the options do not go together."""
+    if engine not in ("local", "dask", "spark"):
+        fail(f"--engine must be local, dask or spark, got {engine!r}")
+    if scheduler is not None and engine != "dask":
+        fail("--scheduler goes with --engine dask")
+    if master is not None and engine != "spark":
+        fail("--master goes with --engine spark")
+    return scheduler if engine == "dask" else master

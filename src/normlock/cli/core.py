@@ -11,10 +11,15 @@ import typer
 from normlock.cli.common import (
     EXIT_FINDING,
     EXIT_OK,
+    EngineOption,
     JsonOption,
+    MasterOption,
     Quiet,
+    SchedulerOption,
     app,
     console,
+    engine_address,
+    fail,
     guarded,
     progress,
 )
@@ -33,31 +38,50 @@ def fit(
     ] = None,
     model: Annotated[str | None, typer.Option(help="Model name to tie the lock to.")] = None,
     model_version: Annotated[str | None, typer.Option(help="Model version.")] = None,
+    engine: EngineOption = "local",
+    scheduler: SchedulerOption = None,
+    master: MasterOption = None,
     quiet: Quiet = False,
 ) -> None:
     """Fit a lock on training data (training split only!).
+
+    With --engine dask or spark the engine reads and fits the files, partition by
+    partition: the same lock as a local fit.
 
     Examples:
 
         normlock fit train.parquet --spec spec.yaml -o model.normlock.json
 
         normlock fit 'data/train-*.parquet' --target price -o model.normlock.json
+
+        normlock fit 'data/*.parquet' --engine spark -o model.normlock.json
     """
-    from normlock.fitting import fit as fit_lock
-    from normlock.io.files import batch_source, expand, total_rows
+    from normlock.io.files import expand
     from normlock.stats import DEFAULT_EXACT_LIMIT
 
+    address = engine_address(engine, scheduler, master)
     paths = expand(data)
-    source = batch_source(paths, sourced=True)
-    total, size = total_rows(paths), sum(p.stat().st_size for p in paths)
-    lock = fit_lock(
-        lambda: progress(not quiet, "fitting", source(), total, size),
-        spec,
-        default=default,
-        target=target,
-        exact_limit=exact_limit or DEFAULT_EXACT_LIMIT,
-        sources=[str(p) for p in paths],
-    )
+    options = {
+        "default": default,
+        "target": target,
+        "exact_limit": exact_limit or DEFAULT_EXACT_LIMIT,
+    }
+    if engine == "local":
+        from normlock.fitting import fit as fit_lock
+        from normlock.io.files import batch_source, total_rows
+
+        source = batch_source(paths, sourced=True)
+        total, size = total_rows(paths), sum(p.stat().st_size for p in paths)
+        lock = fit_lock(
+            lambda: progress(not quiet, "fitting", source(), total, size),
+            spec,
+            sources=[str(p) for p in paths],
+            **options,  # type: ignore[arg-type]
+        )
+    else:
+        from normlock.engines.files import fit_files
+
+        lock = fit_files(paths, engine, address, spec=spec, **options)  # type: ignore[arg-type]
     if model:
         lock = lock.with_model(model, model_version)
     lock.save(output)
@@ -77,25 +101,45 @@ def apply(
     lock_file: Annotated[Path, typer.Argument(help="The lock file.")],
     data: Annotated[list[str], typer.Argument(help="Input files, globs or directories.")],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Output file (.parquet/.csv/.arrow).")
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output file (.parquet/.csv/.arrow); a directory with --engine dask/spark.",
+        ),
     ],
     inverse: Annotated[bool, typer.Option(help="Apply the inverse transform.")] = False,
     keep_extra: Annotated[bool, typer.Option(help="Carry unknown columns through.")] = False,
+    engine: EngineOption = "local",
+    scheduler: SchedulerOption = None,
+    master: MasterOption = None,
     quiet: Quiet = False,
 ) -> None:
     """Transform files with a lock, streaming; the output appears only when complete.
 
-    Only the lock's columns are read and written, unless --keep-extra.
+    Only the lock's columns are read and written, unless --keep-extra. With --engine
+    dask or spark the output is a directory of Parquet part files.
 
     Examples:
 
         normlock apply model.normlock.json serving.parquet -o normalized.parquet
+
+        normlock apply model.normlock.json 'logs/*.parquet' --engine dask -o normalized/
     """
     from normlock.io.files import batch_source, batch_writer, expand, total_rows
     from normlock.lock import load
 
+    address = engine_address(engine, scheduler, master)
     lock = load(lock_file)
     paths = expand(data)
+    if engine != "local":
+        from normlock.engines.files import apply_files
+
+        if inverse:
+            fail("--inverse runs with --engine local only")
+        written = apply_files(lock, paths, output, engine, address, keep_extra=keep_extra)  # type: ignore[arg-type]
+        console().print(f"wrote {written:,} rows -> {output}")
+        return
     columns = None if keep_extra else list(lock.columns)  # projection: read only what is used
     run = lock.inverse_transform if inverse else lock.transform
     total, size = total_rows(paths), sum(p.stat().st_size for p in paths)

@@ -12,10 +12,14 @@ from normlock.cli.common import (
     EXIT_FINDING,
     EXIT_OK,
     EXIT_USAGE,
+    EngineOption,
     JsonOption,
+    MasterOption,
     Quiet,
+    SchedulerOption,
     app,
     console,
+    engine_address,
     fail,
     guarded,
     progress,
@@ -47,6 +51,9 @@ def monitor(
     prometheus: Annotated[
         Path | None, typer.Option(help="Write the profile in Prometheus text format.")
     ] = None,
+    engine: EngineOption = "local",
+    scheduler: SchedulerOption = None,
+    master: MasterOption = None,
     quiet: Quiet = False,
 ) -> None:
     """Compare served data with the lock's training reference; explain what differs.
@@ -60,6 +67,8 @@ def monitor(
         normlock monitor model.normlock.json 'logs/*.parquet' --stage normalized --json
 
         normlock monitor model.normlock.json --profiles replica-a.json replica-b.json
+
+        normlock monitor model.normlock.json 'logs/*.parquet' --engine spark
     """
     from normlock.lock import load
     from normlock.monitor import Monitor, load_profile
@@ -68,8 +77,17 @@ def monitor(
         fail(f"--stage must be 'raw' or 'normalized', got {stage!r}")
     if not data:
         fail("give served data files, or profile files with --profiles")
+    address = engine_address(engine, scheduler, master)
     lock = load(lock_file)
-    if profiles:
+    if engine != "local":
+        from normlock.engines.files import profile_files
+        from normlock.io.files import expand
+
+        if profiles:
+            fail("--profiles merges profile files here; leave out --engine")
+        merged = profile_files(lock, expand(data), engine, address, stage or "raw")  # type: ignore[arg-type]
+        watch = Monitor(lock, merged.stage, profile=merged)
+    elif profiles:
         stored = [load_profile(p) for p in data or []]
         merged = stored[0]
         for other in stored[1:]:

@@ -153,7 +153,7 @@ def column_moments(
     In the same pass over the data, with ``hash_below``, computes every row's
     :func:`wide_row_hashes` value and keeps those below it, with their rows.
     """
-    data = block if isinstance(block, np.ndarray) else [np.asarray(c) for c in block]
+    data = readable(block) if isinstance(block, np.ndarray) else [readable(c) for c in block]
     matrix = isinstance(data, np.ndarray)
     columns = list(data.T) if matrix else data
     floats = (np.float32, np.float64)
@@ -170,6 +170,25 @@ def column_moments(
         return ColumnsPass(_numpy_moments(data), hashes, rows)
     moments = [m for c in columns for m in _numpy_moments(c.reshape(-1, 1))]
     return ColumnsPass(moments, hashes, rows)
+
+
+def readable(array: Any) -> np.ndarray:
+    """``array`` as the compiled kernels read it: aligned, in native byte order, with
+    numpy's own dtype object.
+
+    An array deserialized on a Dask worker can sit unaligned in the buffer it arrived in
+    (its buffer format is then ``=f``), and a native dtype can be spelled ``<f4`` (format
+    ``<f``); the kernels read neither. A misspelled native dtype is viewed with the plain
+    one (no copy); an unaligned or non-native float array is copied.
+    """
+    array = np.asarray(array)
+    dtype = array.dtype
+    if dtype.kind != "f":
+        return array
+    plain = np.dtype(dtype.char)
+    if not array.flags.aligned or not dtype.isnative:
+        return np.array(array, dtype=plain)
+    return array if dtype is plain else array.view(plain)
 
 
 def _combine(results: list[list[tuple]], columns: int) -> list[ColumnMoments]:
@@ -273,7 +292,8 @@ def _hashable(columns: Sequence[np.ndarray]) -> list[np.ndarray]:
         if np.shape(column) != (rows,):
             raise ValueError(f"column {position} has shape {np.shape(column)}, expected ({rows},)")
     return [
-        c if c.dtype in (np.float32, np.float64) else np.asarray(c, np.float64) for c in columns
+        readable(c) if c.dtype in (np.float32, np.float64) else np.asarray(c, np.float64)
+        for c in columns
     ]
 
 
@@ -332,11 +352,12 @@ def affine_columns(
     if isinstance(block, np.ndarray):
         if block.dtype not in floats:
             return None
+        block = readable(block)
         by_rows = block.strides[1] == block.itemsize and block.shape[1] > 1
         columns = None if by_rows else list(block.T)
         rows, width = block.shape
     else:
-        columns = list(block)
+        columns = [readable(c) for c in block]
         if any(c.dtype not in floats or c.ndim != 1 for c in columns):
             return None
         rows, width = (len(columns[0]) if columns else 0), len(columns)
