@@ -210,11 +210,11 @@ def _gathered(
         values = np.empty((len(picked), block.shape[1] + spare))
         values[:, : block.shape[1]] = taken
         return values
-    columns = list(block.T) if isinstance(block, np.ndarray) else block  # column by column
-    values = np.empty((len(picked), len(columns) + spare))
+    columns = list(block.T) if isinstance(block, np.ndarray) else block  # column by column,
+    by_column = np.empty((len(columns) + spare, len(picked)))  # each written contiguously
     for j, column in enumerate(columns):
-        values[:, j] = column[picked]
-    return values
+        by_column[j] = column[picked]
+    return by_column.T
 
 
 @dataclass(frozen=True)
