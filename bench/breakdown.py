@@ -13,11 +13,11 @@ saving it adds before the JSON is written).
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 from collections.abc import Callable
 
 import numpy as np
+from common import samples
 
 import normlock as nl
 from normlock.stats.kernel import HASH_BITS, column_moments
@@ -26,14 +26,8 @@ from normlock.stats.sample import HashSample
 
 
 def best(function: Callable[[], object], repeat: int) -> float:
-    """The shortest of ``repeat`` timed calls, after one warm-up call."""
-    function()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    """The shortest of ``repeat`` :func:`~common.samples` of a call."""
+    return min(samples(function, repeat))
 
 
 def parts(rows: int, repeat: int) -> dict[str, float]:

@@ -89,8 +89,8 @@ class MemoryRow:
     note: str = ""
 
 
-def median_time(function: Callable[[], object], repeat: int) -> float:
-    """Median seconds of one call over ``repeat`` samples, after one warm-up call.
+def samples(function: Callable[[], object], repeat: int) -> list[float]:
+    """Seconds of one call in each of ``repeat`` samples, after one warm-up call.
 
     A sample calls the function as often as it takes to last about 10 ms (a fit of 10,000
     rows takes far less than the timer's noise), and counts the mean of those calls.
@@ -105,7 +105,12 @@ def median_time(function: Callable[[], object], repeat: int) -> float:
         for _ in range(calls):
             function()
         times.append((time.perf_counter() - start) / calls)
-    return statistics.median(times)
+    return times
+
+
+def median_time(function: Callable[[], object], repeat: int) -> float:
+    """Median seconds of one call over ``repeat`` :func:`samples`."""
+    return statistics.median(samples(function, repeat))
 
 
 STATUS = """

@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from common import median_time
 
 COLUMNS = 32
 FILES = 8
@@ -45,17 +42,6 @@ def dataset(rows: int, folder: Path) -> Path:
         table = pa.table({f"x{j}": block[:, j] for j in range(COLUMNS)})
         pq.write_table(table, target / f"part-{i}.parquet")
     return target
-
-
-def timed(function: Callable[[], Any], repeats: int) -> float:
-    """The median wall time of ``repeats`` calls, after one warm-up call."""
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def spark_case(folder: Path, repeats: int) -> dict[str, float]:
@@ -82,8 +68,8 @@ def spark_case(folder: Path, repeats: int) -> dict[str, float]:
         assembled = VectorAssembler(inputCols=columns, outputCol="features").transform(df)
         scaler = StandardScaler(inputCol="features", outputCol="scaled", withMean=True)
         return {
-            "normlock.spark.fit": timed(lambda: nls.fit(df), repeats),
-            "StandardScaler.fit": timed(lambda: scaler.fit(assembled), repeats),
+            "normlock.spark.fit": median_time(lambda: nls.fit(df), repeats),
+            "StandardScaler.fit": median_time(lambda: scaler.fit(assembled), repeats),
         }
     finally:
         spark.stop()
@@ -104,9 +90,9 @@ def dask_case(folder: Path, workers: int, repeats: int, anchor: bool) -> dict[st
         Client(cluster),
     ):
         ddf = dd.read_parquet(str(folder))
-        found[f"normlock.dask.fit ({workers} workers)"] = timed(lambda: nld.fit(ddf), repeats)
+        found[f"normlock.dask.fit ({workers} workers)"] = median_time(lambda: nld.fit(ddf), repeats)
         if anchor:
-            found[f"ddf.mean() + ddf.std() ({workers} workers)"] = timed(
+            found[f"ddf.mean() + ddf.std() ({workers} workers)"] = median_time(
                 lambda: dask.compute(ddf.mean(), ddf.std()), repeats
             )
     return found
