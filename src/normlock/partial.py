@@ -40,6 +40,8 @@ class FeatureState:
 
 
 def new_state(feature: FeatureSpec, exact_limit: int) -> FeatureState:
+    """The state of a feature before any chunk: its leading steps that need no data
+    fitted, and a value store when its chain reads order statistics or its values again."""
     prefix: list[Step] = []
     for step in feature.steps:
         method = get_method(step.method)
@@ -303,6 +305,7 @@ def _fold(
 
 
 def run_steps(name: str, steps: list[Step], raw: np.ndarray, origin: Origin) -> np.ndarray:
+    """``raw`` through fitted ``steps`` in float64, NaN and infinities kept."""
     feature = FeatureLock(name, tuple(steps), nan="keep", inf="keep")
     return feature.apply(raw.astype(np.float64), origin=origin)
 
