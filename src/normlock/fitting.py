@@ -86,8 +86,10 @@ def fit(
             ``"passthrough"``.
         target: name of the target column in ``data``, or a 1-D array of targets.
         target_spec: the target's spec entry (``"standard"`` by default).
-        exact_limit: values per feature kept exactly for quantiles; past it a uniform
-            sample with a stated rank-error bound (see :mod:`normlock.stats.quantiles`).
+        exact_limit: values a feature whose method reads order statistics (robust,
+            quantile, clip percentiles, power) keeps for exact quantiles; past it they come
+            from the row sample, with a stated rank-error bound
+            (:mod:`normlock.stats.sample`). Other features keep no values.
         sources: names of the data sources, recorded in the lock's provenance.
         names: column names for 2-D numpy arrays (default ``x0, x1, ...``).
 

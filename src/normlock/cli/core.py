@@ -34,7 +34,8 @@ def fit(
     target: Annotated[str | None, typer.Option(help="Name of the target column.")] = None,
     default: Annotated[str | None, typer.Option(help="Method for unnamed columns.")] = None,
     exact_limit: Annotated[
-        int | None, typer.Option(help="Values per feature kept exactly.")
+        int | None,
+        typer.Option(help="Values a robust/quantile/clip/power feature keeps for exact quantiles."),
     ] = None,
     model: Annotated[str | None, typer.Option(help="Model name to tie the lock to.")] = None,
     model_version: Annotated[str | None, typer.Option(help="Model version.")] = None,

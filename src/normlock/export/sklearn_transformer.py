@@ -29,7 +29,8 @@ class NormlockTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         spec: the spec, as for :func:`normlock.fit`; it names columns by the frame's
             column names, or ``x0, x1, ...`` for arrays.
         default: the method of columns the spec does not name.
-        exact_limit: values per feature kept exactly for quantiles.
+        exact_limit: values a feature whose method reads order statistics keeps for
+            exact quantiles (see :func:`normlock.fit`).
         lock: a fitted lock to apply as it is; ``fit`` then checks the columns only.
 
     Attributes:
