@@ -150,18 +150,18 @@ def lock_from(
     if partial.rows == 0:
         raise InputError("no data to fit on: every chunk was empty")
     replay = replay or _replayer(None, partial.names, partial.exact_limit)
-    features = list(enumerate(partial.states.values()))
+    features = list(enumerate(partial.summaries()))
     # fits that select or sort quantiles (the GIL released) run on all cores
-    spread = run_parallel if any(s.keeps_values for s in partial.states.values()) else _inline
+    spread = run_parallel if any(s.keeps_values for s, _, _ in partial.summaries()) else _inline
     locked = tuple(
-        spread(lambda item: _fit_feature(item[1], replay, partial.sample, item[0]), features)
+        spread(lambda item: _fit_feature(*item[1], replay, partial.sample, item[0]), features)
     )
     target_lock = None
+    found = partial.target_summary()
     if target is not None:
         target_lock = _fit_target_array(partial, target)
-    elif partial.target is not None:
-        (state,) = partial.carried.values()
-        target_lock = _fit_target(state, replay, partial.sample, len(partial.states))
+    elif found is not None:
+        target_lock = _fit_target(*found, replay, partial.sample, len(features))
     has_target = target is not None or partial.target is not None
     return Lock(
         features=locked,
@@ -232,12 +232,13 @@ def _exact_summary(values: np.ndarray, exact_limit: int) -> Summary:
     return Summary.empty(exact_limit).update(values)
 
 
-def _first_values(state: FeatureState, sample: HashSample, j: int) -> QuantileStore | SampledValues:
+def _first_values(
+    state: FeatureState, sample: HashSample, j: int, limit: int
+) -> QuantileStore | SampledValues:
     """What the chain's first step that needs data reads its quantiles from: the values
-    kept, or past ``exact_limit`` (or when the step reads none) the sample's."""
+    kept, or past ``exact_limit`` (``limit``; or when the step reads none) the sample's."""
     if state.values is not None:
         return state.values
-    limit = state.reference.quantiles.limit
     if not state.prefix:
         return sample.column(j, limit)
     raw, counts = sample.values[:, j], sample.counts
@@ -245,8 +246,16 @@ def _first_values(state: FeatureState, sample: HashSample, j: int) -> QuantileSt
     return SampledValues.of(staged, counts, not sample.saturated, limit)
 
 
-def _fit_feature(state: FeatureState, replay: Replay, sample: HashSample, j: int) -> FeatureLock:
-    """Fit the chain of feature ``j`` of the pass (``sample``'s column ``j``)."""
+def _fit_feature(
+    state: FeatureState,
+    raw: Summary,
+    first_stage: Summary | None,
+    replay: Replay,
+    sample: HashSample,
+    j: int,
+) -> FeatureLock:
+    """Fit the chain of feature ``j`` of the pass (``sample``'s column ``j``), from the
+    summary of its raw values and, with a prefix, of its values after the prefix."""
     spec = state.spec
     steps: list[Step] = []
     found: list[str] = []
@@ -255,9 +264,11 @@ def _fit_feature(state: FeatureState, replay: Replay, sample: HashSample, j: int
         if not method.needs_data(step.options):
             summary = Summary.empty()
         elif position == len(state.prefix):
-            summary = state.first_stage if state.first_stage is not None else state.reference
+            summary = first_stage if first_stage is not None else raw
             if method.needs_values(step.options):
-                summary = replace(summary, quantiles=_first_values(state, sample, j))
+                summary = replace(
+                    summary, quantiles=_first_values(state, sample, j, raw.quantiles.limit)
+                )
         else:
             summary = replay(state, steps)
         try:
@@ -266,7 +277,7 @@ def _fit_feature(state: FeatureState, replay: Replay, sample: HashSample, j: int
             raise type(exc)(f"feature {spec.name!r}: {exc}") from None
         steps.append(Step(method.name, fitted.params))
         found.extend(fitted.warnings)
-    raw, limit = state.reference, state.reference.quantiles.limit
+    limit = raw.quantiles.limit
     return FeatureLock(
         name=spec.name,
         steps=tuple(steps),
@@ -291,12 +302,20 @@ def _fit_target_array(partial: PartialFit, target: Any) -> FeatureLock:
     )
     alone.update({"target": values})
     replay = _replayer(lambda: iter([{"target": values}]), None, partial.exact_limit)
-    return _fit_target(alone.states["target"], replay, alone.sample, 0)
+    (found,) = alone.summaries()
+    return _fit_target(*found, replay, alone.sample, 0)
 
 
-def _fit_target(state: FeatureState, replay: Replay, sample: HashSample, j: int) -> FeatureLock:
+def _fit_target(
+    state: FeatureState,
+    raw: Summary,
+    first_stage: Summary | None,
+    replay: Replay,
+    sample: HashSample,
+    j: int,
+) -> FeatureLock:
     """:func:`_fit_feature` for the target, with a warning when it looks like a label."""
-    locked = _fit_feature(state, replay, sample, j)
+    locked = _fit_feature(state, raw, first_stage, replay, sample, j)
     column = sample.values[:, j]
     distinct = np.unique(column[np.isfinite(column)])
     found = label_warning(state.spec.name, distinct, not sample.saturated)

@@ -1,16 +1,17 @@
 """The mergeable state of a fit over some of the rows: :class:`PartialFit`.
 
-One compiled pass over each chunk gives every feature's counts, extrema and exact
-moments, and the row hashes from which the row sketch (leakage checks) and the sample of
-rows (reference quantiles) are kept. Features whose chain reads order statistics or
-every value also keep their values, up to ``exact_limit``. Partial fits of any split of
-the rows merge into the partial fit of all of them, bit for bit: a cluster's partitions,
-a directory's files or a stream's chunks give the same lock.
+One compiled pass over each chunk adds every feature's counts, extrema and exact sums
+to its running moments (:class:`~normlock.stats.kernel.Moments`: the sum of squares
+only where a chain reads the variance), and gives the row hashes from which the row
+sketch (leakage checks) and the sample of rows (reference quantiles) are kept. Features
+whose chain reads order statistics or every value also keep their values, up to
+``exact_limit``. Partial fits of any split of the rows merge into the partial fit of
+all of them, bit for bit: a cluster's partitions, a directory's files or a stream's
+chunks give the same lock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,43 +21,84 @@ from normlock.chain import FeatureLock, Step, as_float64
 from normlock.errors import NO_ORIGIN, ColumnNotFoundError, InputError, Origin
 from normlock.frames import Columns, is_numeric, read_columns
 from normlock.methods import get_method
-from normlock.spec import PASSTHROUGH, FeatureSpec, Spec, resolve, resolve_single
+from normlock.spec import PASSTHROUGH, FeatureSpec, Spec, StepSpec, resolve, resolve_single
 from normlock.stats import DEFAULT_EXACT_LIMIT, QuantileStore, Summary
-from normlock.stats.kernel import HASH_BITS, column_moments, run_parallel, wide_row_hashes
+from normlock.stats.kernel import (
+    HASH_BITS,
+    ColumnMoments,
+    Moments,
+    run_parallel,
+    sort_pairs,
+    wide_row_hashes,
+)
 from normlock.stats.rows import RowSketch
 from normlock.stats.sample import HashSample
 
 
-@dataclass
-class FeatureState:
-    """Running summaries of one feature during the pass."""
+@dataclass(frozen=True)
+class Chain:
+    """What a feature's chain asks of the pass.
 
-    spec: FeatureSpec
-    prefix: tuple[Step, ...]  # the leading steps that need no data, fitted once
-    reference: Summary  # counts, extrema and moments of the raw values
-    first_stage: Summary | None  # the same after the prefix, when the prefix is not empty
-    keeps_values: bool  # whether the chain reads the first stage's values themselves
-    values: QuantileStore | None  # those values while they fit exact_limit, else None
+    Attributes:
+        prefix: the leading steps that need no data, fitted once.
+        keeps_values: whether the chain reads its first stage's values themselves (order
+            statistics, or every value again for a later step).
+        squares: whether the first step that needs data reads the variance (so the sum
+            of squares of its input, the raw values or those after the prefix, is kept).
+    """
+
+    prefix: tuple[Step, ...]
+    keeps_values: bool
+    squares: bool
 
 
-def new_state(feature: FeatureSpec, exact_limit: int) -> FeatureState:
-    """The state of a feature before any chunk: its leading steps that need no data
-    fitted, and a value store when its chain reads order statistics or its values again."""
+def chain_of(steps: tuple[StepSpec, ...]) -> Chain:
+    """What a chain of configured steps asks of the pass."""
     prefix: list[Step] = []
-    for step in feature.steps:
+    for step in steps:
         method = get_method(step.method)
         if method.needs_data(step.options):
             break
         prefix.append(Step(method.name, method.fit(step.options, Summary.empty()).params))
-    later = [(get_method(step.method), step.options) for step in feature.steps[len(prefix) :]]
+    later = [(get_method(step.method), step.options) for step in steps[len(prefix) :]]
     data_steps = [(method, options) for method, options in later if method.needs_data(options)]
     # a second step that needs data is fitted on the first one's output: the values again
     keeps = len(data_steps) > 1 or any(method.needs_values(o) for method, o in data_steps)
-    first_stage = Summary.empty(exact_limit) if prefix else None
-    values = QuantileStore(exact_limit) if keeps else None
-    return FeatureState(
-        feature, tuple(prefix), Summary.empty(exact_limit), first_stage, keeps, values
-    )
+    squares = bool(data_steps) and data_steps[0][0].needs_variance(data_steps[0][1])
+    return Chain(tuple(prefix), keeps, squares)
+
+
+@dataclass
+class FeatureState:
+    """What one feature keeps during the pass beside its moments.
+
+    Attributes:
+        spec: the feature's resolved spec.
+        chain: what its chain asks of the pass.
+        values: the values of its first stage (raw, or after the prefix) while the chain
+            keeps them and they fit ``exact_limit``, else None.
+    """
+
+    spec: FeatureSpec
+    chain: Chain
+    values: QuantileStore | None
+
+    @property
+    def prefix(self) -> tuple[Step, ...]:
+        """The chain's leading steps that need no data."""
+        return self.chain.prefix
+
+    @property
+    def keeps_values(self) -> bool:
+        """Whether the chain reads its first stage's values themselves."""
+        return self.chain.keeps_values
+
+
+def new_state(feature: FeatureSpec, exact_limit: int, chain: Chain | None = None) -> FeatureState:
+    """The state of a feature before any chunk (``chain``: its :func:`chain_of`, when the
+    caller has it already)."""
+    chain = chain or chain_of(feature.steps)
+    return FeatureState(feature, chain, QuantileStore(exact_limit) if chain.keeps_values else None)
 
 
 def _resolve(
@@ -96,22 +138,6 @@ def _check_same_columns(names: tuple[str, ...], columns: tuple[str, ...], what: 
         )
 
 
-def _check_policies(state: FeatureState, chunk: Summary, raw: np.ndarray, origin: Origin) -> None:
-    """Raise for NaN or infinite values the feature's policy forbids (found by the counts)."""
-    checks = (
-        (state.spec.nan, chunk.nan, np.isnan, "NaN/missing", "nan"),
-        (state.spec.inf, chunk.posinf + chunk.neginf, np.isinf, "infinite", "inf"),
-    )
-    for policy, found, test, what, option in checks:
-        if policy == "error" and found:
-            row = int(np.flatnonzero(test(raw.astype(np.float64)))[0])
-            raise InputError(
-                f"feature {state.spec.name!r}, {origin.at(row)}: {what} value ({found} in this "
-                f"chunk) but its policy forbids it; clean the data or set {option}='keep' in "
-                "the spec"
-            )
-
-
 def _columns(read: Columns, names: list[str]) -> list[np.ndarray]:
     """The named columns as 1-D float arrays (float32 and float64 as they are)."""
     arrays = read.arrays
@@ -134,6 +160,87 @@ def _block(read: Columns, names: list[str]) -> np.ndarray | list[np.ndarray]:
     return _columns(read, names)
 
 
+class _Group:
+    """Features whose values the pass summarizes together: their states, the running
+    moments of their raw values and of the values after their prefixes, and the policy
+    each has for NaN and infinite values."""
+
+    def __init__(self, states: list[FeatureState], exact_limit: int) -> None:
+        self.states, self.exact_limit = states, exact_limit
+        self.moments = Moments(len(states), [s.chain.squares and not s.prefix for s in states])
+        self.staged = Moments(
+            sum(1 for s in states if s.prefix), [s.chain.squares for s in states if s.prefix]
+        )
+        self.counts = np.zeros((len(states), 4), np.int64)
+        self.forbid_nan = np.array([s.spec.nan == "error" for s in states], bool)
+        self.forbid_inf = np.array([s.spec.inf == "error" for s in states], bool)
+
+    def fold(self, columns: list[np.ndarray], origin: Origin) -> None:
+        """After the pass added a chunk's ``columns`` to the moments: check their NaN and
+        infinite values against the policies, summarize their values after each prefix,
+        and keep the values the chains keep."""
+        self._check_policies(columns, origin)
+        staged = {
+            j: run_steps(s.spec.name, list(s.prefix), columns[j], origin)
+            for j, s in enumerate(self.states)
+            if s.prefix
+        }
+        if staged:
+            self.staged.update(list(staged.values()))
+        wanted = [j for j, s in enumerate(self.states) if s.values is not None]
+        # float64 copies of the raw columns kept (on all cores); a prefix's output is one
+        copies = run_parallel(
+            lambda j: staged[j] if j in staged else np.array(columns[j], dtype=np.float64),
+            wanted,
+        )
+        for j, values in zip(wanted, copies, strict=True):
+            self.states[j].values = _taking(self.states[j].values, values)
+
+    def _check_policies(self, columns: list[np.ndarray], origin: Origin) -> None:
+        """Raise for the chunk's NaN or infinite values a feature's policy forbids (found
+        by the counts the pass added)."""
+        counts = self.moments.counts()
+        chunk, self.counts = counts - self.counts, counts
+        nan, inf = chunk[:, 1], chunk[:, 2] + chunk[:, 3]
+        for j in np.flatnonzero((self.forbid_nan & (nan > 0)) | (self.forbid_inf & (inf > 0))):
+            state, raw = self.states[j], columns[j].astype(np.float64)
+            checks = (
+                (state.spec.nan, nan[j], np.isnan, "NaN/missing", "nan"),
+                (state.spec.inf, inf[j], np.isinf, "infinite", "inf"),
+            )
+            for policy, found, test, what, option in checks:
+                if policy == "error" and found:
+                    row = int(np.flatnonzero(test(raw))[0])
+                    raise InputError(
+                        f"feature {state.spec.name!r}, {origin.at(row)}: {what} value ({found} "
+                        f"in this chunk) but its policy forbids it; clean the data or set "
+                        f"{option}='keep' in the spec"
+                    )
+
+    def references(self) -> list[Summary]:
+        """Each feature's summary of its raw values (counts, extrema, exact sums; the sum
+        of squares only where the chain reads the variance of its raw values)."""
+        return [self._summary(m) for m in self.moments.result()]
+
+    def _summary(self, moments: ColumnMoments) -> Summary:
+        return Summary.of_moments(moments, QuantileStore(self.exact_limit))
+
+    def first_stages(self) -> list[Summary | None]:
+        """Each feature's summary of its values after its prefix (None without one)."""
+        found = iter(self.staged.result())
+        return [self._summary(next(found)) if s.prefix else None for s in self.states]
+
+    def merge(self, other: _Group) -> _Group:
+        """The group over the rows of both (values kept while both kept theirs and they fit
+        ``exact_limit`` together)."""
+        states = [_merged(a, b) for a, b in zip(self.states, other.states, strict=True)]
+        merged = _Group(states, self.exact_limit)
+        merged.moments = self.moments.merge(other.moments)
+        merged.staged = self.staged.merge(other.staged)
+        merged.counts = self.counts + other.counts
+        return merged
+
+
 class PartialFit:
     """The state of a fit over the chunks seen so far; :meth:`merge` joins two of them.
 
@@ -148,9 +255,9 @@ class PartialFit:
         columns: the data's columns, from the first chunk (empty before it).
         passthrough: the columns carried through unchanged.
         rows: rows seen.
-        states: per feature, its running summaries.
-        carried: the named target's running summaries (the sample keeps its values
-            beside the features' but does not hash them).
+        states: per feature, what it keeps beside its moments.
+        carried: the named target's state (the sample keeps its values beside the
+            features' but does not hash them).
         row_sketch: the row sketch of the leakage checks.
         sample: the sample of rows.
     """
@@ -169,22 +276,40 @@ class PartialFit:
         self.columns: tuple[str, ...] = ()
         self.passthrough: tuple[str, ...] = ()
         self.rows = 0
-        self.states: dict[str, FeatureState] = {}
-        self.carried: dict[str, FeatureState] = {}
         self.row_sketch = RowSketch()
         self.sample = HashSample.empty(0)
+        self._features = _Group([], exact_limit)
+        self._target = _Group([], exact_limit)
+
+    @property
+    def states(self) -> dict[str, FeatureState]:
+        """Per feature, in data order, what it keeps beside its moments."""
+        return {s.spec.name: s for s in self._features.states}
+
+    @property
+    def carried(self) -> dict[str, FeatureState]:
+        """The named target's state (empty without one)."""
+        return {s.spec.name: s for s in self._target.states}
 
     def _start(self, read: Columns, origin: Origin) -> None:
         features = _resolve(self.spec, read, self.target, origin)
         self.columns = read.names
         self.passthrough = tuple(f.name for f in features if f.passthrough)
-        self.states = {
-            f.name: new_state(f, self.exact_limit) for f in features if not f.passthrough
-        }
+        chains: dict[int, Chain] = {}  # the default entry's steps are one tuple: one chain
+        states = []
+        for feature in features:
+            if not feature.passthrough:
+                chain = chains.get(id(feature.steps)) or chains.setdefault(
+                    id(feature.steps), chain_of(feature.steps)
+                )
+                states.append(new_state(feature, self.exact_limit, chain))
+        self._features = _Group(states, self.exact_limit)
         if self.target is not None:
             target = resolve_single(self.target, self.target_spec)
-            self.carried = {self.target: new_state(target, self.exact_limit)}
-        self.sample = HashSample.empty(len(self.states) + len(self.carried), len(self.carried))
+            self._target = _Group([new_state(target, self.exact_limit)], self.exact_limit)
+        self.sample = HashSample.empty(
+            len(states) + len(self._target.states), len(self._target.states)
+        )
 
     def update(self, chunk: Any, origin: Origin = NO_ORIGIN, index: int = 0) -> None:
         """Fold one chunk in (any container :func:`~normlock.frames.read_columns` reads;
@@ -197,28 +322,24 @@ class PartialFit:
         else:
             _check_same_columns(read.names, self.columns, f"chunk {index}")
         self.rows += read.rows
-        if not self.states:
+        states = self._features.states
+        if not states:
             return
-        names = list(self.states)
-        block = _block(read, names)
-        columns = _split(block)
+        block = _block(read, [s.spec.name for s in states])
+        columns = block if isinstance(block, list) else [block[:, j] for j in range(block.shape[1])]
         sketch_cut = self.row_sketch.cut(read.rows) << (64 - HASH_BITS)
         sample_cut = self.sample.cut(read.rows)
-        found = column_moments(block, hash_below=max(sketch_cut, sample_cut))
-        summaries = [Summary.of_moments(m) for m in found.moments]
-        kept = _kept_columns(columns, list(self.states.values()))
-        for j, (state, found_j) in enumerate(zip(self.states.values(), summaries, strict=True)):
-            _fold(state, found_j, columns[j], origin, kept.get(j))
+        found = self._features.moments.update(block, hash_below=max(sketch_cut, sample_cut))
+        self._features.fold(columns, origin)
         carried = []
-        for name, state in self.carried.items():
-            raw = _columns(read, [name])[0]
-            (moments,) = column_moments([raw]).moments
-            _fold(state, Summary.of_moments(moments), raw, origin)
-            carried.append(raw)
-        if found.hashes is None or found.rows is None:  # a pass asked for hashes has them
+        for state in self._target.states:  # the named target, not hashed
+            carried = _columns(read, [state.spec.name])
+            self._target.moments.update(carried)
+            self._target.fold(carried, origin)
+        if found is None:  # a pass asked for hashes has them
             raise AssertionError("the compiled pass returned no row hashes")
-        order = np.argsort(found.hashes)  # one sort serves the sketch and the sample
-        hashes, rows = found.hashes[order], found.rows[order]
+        hashes, rows = found
+        sort_pairs(hashes, rows)  # one sort serves the sketch and the sample
         self._update_sketch(hashes[: _below(hashes, sketch_cut)], columns, sketch_cut)
         taken = _below(hashes, sample_cut)
         sampled = self.sample.update(hashes[:taken], rows[:taken], block, carried, sample_cut)
@@ -242,11 +363,24 @@ class PartialFit:
         )
         merged.columns, merged.passthrough = self.columns, self.passthrough
         merged.rows = self.rows + other.rows
-        merged.states = _merged_states(self.states, other.states)
-        merged.carried = _merged_states(self.carried, other.carried)
+        merged._features = self._features.merge(other._features)
+        merged._target = self._target.merge(other._target)
         merged.row_sketch = self.row_sketch.merge(other.row_sketch)
         merged.sample = self.sample.merge(other.sample)
         return merged
+
+    def summaries(self) -> list[tuple[FeatureState, Summary, Summary | None]]:
+        """Per feature: its state, the summary of its raw values and that of its values
+        after its prefix (None without one)."""
+        group = self._features
+        return list(zip(group.states, group.references(), group.first_stages(), strict=True))
+
+    def target_summary(self) -> tuple[FeatureState, Summary, Summary | None] | None:
+        """The same for the named target (None without one)."""
+        group = self._target
+        if not group.states:
+            return None
+        return group.states[0], group.references()[0], group.first_stages()[0]
 
     def _update_sketch(self, hashes: np.ndarray, columns: list[np.ndarray], cut: int) -> None:
         """The row sketch from the chunk's ascending wide hashes below ``cut``."""
@@ -262,58 +396,22 @@ def _below(ascending: np.ndarray, cut: int) -> int:
     return len(ascending) if cut >= 2**64 else int(np.searchsorted(ascending, np.uint64(cut)))
 
 
-def _split(block: np.ndarray | list[np.ndarray]) -> list[np.ndarray]:
-    if isinstance(block, np.ndarray):
-        return [block[:, j] for j in range(block.shape[1])]
-    return block
-
-
-def _kept_columns(columns: list[np.ndarray], states: list[FeatureState]) -> dict[int, np.ndarray]:
-    """Float64 copies of the raw columns whose values the features keep, made on all
-    cores."""
-    wanted = [j for j, s in enumerate(states) if s.values is not None and not s.prefix]
-    copies = run_parallel(lambda j: np.array(columns[j], dtype=np.float64), wanted)
-    return dict(zip(wanted, copies, strict=True))
-
-
-def _fold(
-    state: FeatureState,
-    chunk: Summary,
-    raw: np.ndarray,
-    origin: Origin,
-    copied: np.ndarray | None = None,
-) -> None:
-    """Fold one chunk's summary of a feature's raw values into its state, with the
-    values its chain keeps (``copied``: the raw values in float64, the caller's copy)."""
-    _check_policies(state, chunk, raw, origin)
-    state.reference = state.reference.merge(chunk)
-    staged, count = raw, chunk.count
-    if state.first_stage is not None:
-        staged = run_steps(state.spec.name, list(state.prefix), raw, origin)
-        (moments,) = column_moments([staged]).moments
-        state.first_stage = state.first_stage.merge(Summary.of_moments(moments))
-        count, copied = moments.count, staged
-    if state.values is None:
-        return
-    if state.values.count + count > state.values.limit:
-        state.values = None  # past exact_limit: the chain reads the sample
-        return
-    values = copied if copied is not None else np.array(staged, dtype=np.float64)
-    state.values = state.values.taking(
-        values[np.isfinite(values)] if count < values.size else values
-    )
+def _taking(store: QuantileStore | None, values: np.ndarray) -> QuantileStore | None:
+    """``store`` with the finite ``values`` (float64) added; None once they would pass its
+    limit (the chain then reads the sample)."""
+    if store is None:
+        return None
+    finite = np.isfinite(values)
+    count = int(finite.sum())
+    if store.count + count > store.limit:
+        return None
+    return store.taking(values if count == values.size else values[finite])
 
 
 def run_steps(name: str, steps: list[Step], raw: np.ndarray, origin: Origin) -> np.ndarray:
     """``raw`` through fitted ``steps`` in float64, NaN and infinities kept."""
     feature = FeatureLock(name, tuple(steps), nan="keep", inf="keep")
     return feature.apply(raw.astype(np.float64), origin=origin)
-
-
-def _merged_states(
-    ours: Mapping[str, FeatureState], theirs: Mapping[str, FeatureState]
-) -> dict[str, FeatureState]:
-    return {name: _merged(state, theirs[name]) for name, state in ours.items()}
 
 
 def _merged(a: FeatureState, b: FeatureState) -> FeatureState:
@@ -323,9 +421,4 @@ def _merged(a: FeatureState, b: FeatureState) -> FeatureState:
     both = a.values is not None and b.values is not None
     if both and a.values.count + b.values.count <= a.values.limit:
         values = a.values.merge(b.values)
-    first_stage = None
-    if a.first_stage is not None and b.first_stage is not None:
-        first_stage = a.first_stage.merge(b.first_stage)
-    return replace(
-        a, reference=a.reference.merge(b.reference), first_stage=first_stage, values=values
-    )
+    return replace(a, values=values)

@@ -8,6 +8,7 @@ the sample's rank-error bound are recorded beside them.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from normlock.stats import Summary
+from normlock.stats.sample import SampledValues
 
 PERCENTILES = [i / 100 for i in range(101)]
 """Probabilities of the stored quantile grid."""
@@ -30,7 +32,14 @@ def histogram_probabilities(count: int) -> list[float]:
 
 
 def reference_of(summary: Summary) -> dict[str, Any]:
-    """The JSON-ready reference of a training summary."""
+    """The JSON-ready reference of a training summary.
+
+    Its std is the summary's own where it kept the sum of squares (a chain that reads
+    the variance of these values); else that of the values its quantiles read (a
+    :class:`~normlock.stats.sample.SampledValues`: every row, exact, while the sample
+    holds them all, else a sample of them); ``std_mode`` says which.
+    """
+    std, std_mode = _std(summary)
     reference: dict[str, Any] = {
         "count": summary.count,
         "nan": summary.nan,
@@ -39,7 +48,8 @@ def reference_of(summary: Summary) -> dict[str, Any]:
         "min": summary.min,
         "max": summary.max,
         "mean": summary.mean,
-        "std": summary.std(0),
+        "std": std,
+        "std_mode": std_mode,
         "quantile_mode": "exact" if summary.quantiles.exact else "sample",
         "rank_error": summary.quantiles.rank_error,
     }
@@ -51,6 +61,18 @@ def reference_of(summary: Summary) -> dict[str, Any]:
     reference["quantiles"] = {"probabilities": PERCENTILES, "values": grid.tolist()}
     reference["histogram_edges"] = edges.tolist()
     return reference
+
+
+def _std(summary: Summary) -> tuple[float, str]:
+    """The population std of the summary's values, and ``exact`` or ``sample``."""
+    if summary.sum_sq_units is not None or summary.count == 0:
+        return (summary.std(0) if summary.count else math.nan), "exact"
+    sampled = summary.quantiles
+    if not isinstance(sampled, SampledValues):
+        raise ValueError("a summary without a sum of squares needs its sampled values")
+    count, total, squares = sampled.exact_sums()
+    std = Summary(count=count, sum_units=total, sum_sq_units=squares).std(0)
+    return std, "exact" if sampled.exact else "sample"
 
 
 class LazyReference(Mapping[str, Any]):

@@ -62,6 +62,11 @@ class Method(ABC):
         extrema and moments (its input's values are then kept, up to ``exact_limit``)."""
         return False
 
+    def needs_variance(self, config: Params) -> bool:
+        """Whether fitting reads the variance (the exact sum of the squares of its input,
+        which the pass then computes)."""
+        return False
+
     @abstractmethod
     def fit(self, config: Params, summary: Summary) -> Fitted:
         """Parameters from the summary of the step's input values."""

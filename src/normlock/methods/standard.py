@@ -24,6 +24,9 @@ class Standard(CenterScaleMethod):
         if config["ddof"] not in (0, 1) or isinstance(config["ddof"], bool):
             raise SpecError(f"option 'ddof' must be 0 or 1, got {config['ddof']!r}")
 
+    def needs_variance(self, config: Params) -> bool:
+        return True
+
     def fit(self, config: Params, summary: Summary) -> Fitted:
         require_values(self.name, summary)
         warnings: tuple[str, ...] = ()

@@ -115,7 +115,7 @@ static Py_ssize_t clear_nonfinite(column_t *c, double *x, Py_ssize_t n, extrema_
 
 __attribute__((target_clones("avx2", "default")))
 void nl_block_column(column_t *c, double *restrict x, double *restrict work, Py_ssize_t n,
-                     int from_float32) {
+                     int from_float32, int squares) {
     extrema_t e = {INFINITY, -INFINITY, 0.0, INFINITY};
     double amin = INFINITY;
     int bad = 0;
@@ -163,8 +163,12 @@ void nl_block_column(column_t *c, double *restrict x, double *restrict work, Py_
     if (!from_float32 && (e.amax > 0x1p400 || e.amin_nonzero < 0x1p-400)) {
         for (Py_ssize_t i = 0; i < n; i++) { /* all-integer path for extreme magnitudes */
             acc_add_double(&c->sum, x[i]);
-            acc_add_square(&c->sq, x[i]);
+            if (squares) acc_add_square(&c->sq, x[i]);
         }
+        return;
+    }
+    if (!squares) {
+        extract(&c->sum, x, x, n, exponent_above(e.amax), 0);
         return;
     }
     int square_exponent = exponent_above(e.amax * e.amax * 2.0);
@@ -211,24 +215,35 @@ static void load_block(double *dst, const char *src, Py_ssize_t n, Py_ssize_t co
 
 static int fast_cpu; /* the fast path in use (AVX2 and FMA): set when the module loads */
 
-/* n rows of every column, at base, through the fast path where the layout allows. */
+/* The bits of squares[first..first+lanes): which of these columns keep their squares. */
+static int square_bits(const unsigned char *squares, Py_ssize_t first, int lanes) {
+    int bits = 0;
+    for (int k = 0; k < lanes; k++) bits |= (squares[first + k] != 0) << k;
+    return bits;
+}
+
+/* n rows of every column, at base, through the fast path where the layout allows; the
+ * sums of squares of the columns whose `squares` entry is set. */
 static void moments_block(column_t *out, const char *base, Py_ssize_t n, Py_ssize_t cols,
-                          Py_ssize_t rs, Py_ssize_t cs, int from_float32, double *scratch,
-                          double *work) {
+                          Py_ssize_t rs, Py_ssize_t cs, int from_float32,
+                          const unsigned char *squares, double *scratch, double *work) {
     Py_ssize_t size = from_float32 ? 4 : 8, first = 0;
     if (fast_cpu && rs == size) { /* adjacent rows: one column at a time */
-        for (Py_ssize_t j = 0; j < cols; j++) nl_fast_column(&out[j], base + j * cs, n, from_float32, work);
+        for (Py_ssize_t j = 0; j < cols; j++)
+            nl_fast_column(&out[j], base + j * cs, n, from_float32, squares[j], work);
         return;
     }
     if (fast_cpu && cs == size) { /* adjacent columns: eight or four at a time */
         for (; first + 8 <= cols; first += 8)
-            nl_fast_pair(&out[first], base + first * size, n, rs, from_float32, work);
+            nl_fast_pair(&out[first], base + first * size, n, rs, from_float32,
+                         square_bits(squares, first, 8), work);
         for (; first + 4 <= cols; first += 4)
-            nl_fast_row_group(&out[first], base + first * size, n, rs, from_float32, work);
+            nl_fast_row_group(&out[first], base + first * size, n, rs, from_float32,
+                              square_bits(squares, first, 4), work);
     }
     load_block(scratch, base + first * cs, n, cols - first, rs, cs, from_float32);
     for (Py_ssize_t j = first; j < cols; j++)
-        nl_block_column(&out[j], scratch + (j - first) * PITCH, work, n, from_float32);
+        nl_block_column(&out[j], scratch + (j - first) * PITCH, work, n, from_float32, squares[j]);
 }
 
 __attribute__((target_clones("avx2", "default")))
@@ -239,18 +254,6 @@ static void hash_column(uint64_t *restrict state, const char *restrict data, Py_
         state[i] = row_hash_step(state[i], v, salt);
     }
 }
-
-/* The data moments() reads: a 2-D array, or a list of equal-length 1-D arrays, each
- * column described by its first value, its row stride and its type. */
-typedef struct {
-    Py_ssize_t rows, cols;
-    int matrix; /* a 2-D array: rs, cs and from_float32 hold for every column */
-    Py_ssize_t rs, cs;
-    int from_float32;
-    const char **column;
-    Py_ssize_t *stride;
-    int *is32;
-} source_t;
 
 static void hash_one_column(uint64_t *state, const char *x, Py_ssize_t n, Py_ssize_t stride,
                             int is32, uint64_t salt) {
@@ -277,96 +280,21 @@ static void hash_block(uint64_t *state, const source_t *s, Py_ssize_t start, Py_
 
 /* Rows [start, start + n) of every column. */
 static void moments_rows(column_t *out, const source_t *s, Py_ssize_t start, Py_ssize_t n,
-                         double *scratch, double *work) {
+                         const unsigned char *squares, double *scratch, double *work) {
     if (s->matrix) {
         moments_block(out, s->column[0] + start * s->rs, n, s->cols, s->rs, s->cs, s->from_float32,
-                      scratch, work);
+                      squares, scratch, work);
         return;
     }
     for (Py_ssize_t j = 0; j < s->cols; j++) {
         const char *x = s->column[j] + start * s->stride[j];
         if (fast_cpu && s->stride[j] == (s->is32[j] ? 4 : 8)) {
-            nl_fast_column(&out[j], x, n, s->is32[j], work);
+            nl_fast_column(&out[j], x, n, s->is32[j], squares[j], work);
         } else {
             load_block(scratch, x, n, 1, s->stride[j], 0, s->is32[j]);
-            nl_block_column(&out[j], scratch, work, n, s->is32[j]);
+            nl_block_column(&out[j], scratch, work, n, s->is32[j], squares[j]);
         }
     }
-}
-
-static int is_float_format(const char *format) {
-    return format && (!strcmp(format, "f") || !strcmp(format, "d"));
-}
-
-static int alloc_columns(source_t *s, Py_ssize_t cols) {
-    Py_ssize_t n = cols ? cols : 1;
-    s->cols = cols;
-    s->column = PyMem_Calloc(n, sizeof(char *));
-    s->stride = PyMem_Calloc(n, sizeof(Py_ssize_t));
-    s->is32 = PyMem_Calloc(n, sizeof(int));
-    if (s->column && s->stride && s->is32) return 0;
-    PyErr_NoMemory();
-    return -1;
-}
-
-/* Fill `s` from a 2-D array or a sequence of 1-D arrays. *views receives the buffers to
- * release with close_source; returns how many, or -1 with an exception set (and none
- * held). */
-static Py_ssize_t open_source(PyObject *obj, source_t *s, Py_buffer **views) {
-    memset(s, 0, sizeof *s);
-    if (PyObject_CheckBuffer(obj)) { /* a 2-D array */
-        Py_buffer *view = *views = PyMem_Calloc(1, sizeof(Py_buffer));
-        if (!view) return PyErr_NoMemory(), -1;
-        if (PyObject_GetBuffer(obj, view, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return -1;
-        if (view->ndim != 2 || !is_float_format(view->format)) {
-            PyErr_SetString(PyExc_TypeError, "moments needs a 2-D float32 or float64 array");
-        } else if (alloc_columns(s, view->shape[1]) == 0) {
-            s->matrix = 1;
-            s->rows = view->shape[0];
-            s->rs = view->strides[0], s->cs = view->strides[1];
-            s->from_float32 = !strcmp(view->format, "f");
-            for (Py_ssize_t j = 0; j < s->cols; j++) {
-                s->column[j] = (const char *)view->buf + j * s->cs;
-                s->stride[j] = s->rs;
-                s->is32[j] = s->from_float32;
-            }
-            return 1;
-        }
-        PyBuffer_Release(view);
-        return -1;
-    }
-    PyObject *fast = PySequence_Fast(obj, "moments needs a 2-D array or a list of 1-D arrays");
-    if (!fast) return -1;
-    Py_ssize_t cols = PySequence_Fast_GET_SIZE(fast), got = 0;
-    *views = PyMem_Calloc(cols ? cols : 1, sizeof(Py_buffer));
-    if (!*views) PyErr_NoMemory();
-    if (*views && alloc_columns(s, cols) == 0) {
-        for (; got < cols; got++) {
-            Py_buffer *v = &(*views)[got];
-            if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(fast, got), v, PyBUF_STRIDES | PyBUF_FORMAT) < 0) break;
-            if (v->ndim != 1 || !is_float_format(v->format) || (got && v->shape[0] != s->rows)) {
-                PyBuffer_Release(v);
-                PyErr_SetString(PyExc_TypeError, "moments needs equal-length 1-D float32/float64 columns");
-                break;
-            }
-            s->rows = v->shape[0];
-            s->column[got] = v->buf;
-            s->stride[got] = v->strides[0];
-            s->is32[got] = !strcmp(v->format, "f");
-        }
-    }
-    Py_DECREF(fast);
-    if (*views && got == cols && !PyErr_Occurred()) return cols;
-    for (Py_ssize_t j = 0; j < got; j++) PyBuffer_Release(&(*views)[j]);
-    return -1;
-}
-
-static void close_source(source_t *s, Py_buffer *views, Py_ssize_t opened) {
-    for (Py_ssize_t j = 0; j < opened; j++) PyBuffer_Release(&views[j]);
-    PyMem_Free(views);
-    PyMem_Free(s->column);
-    PyMem_Free(s->stride);
-    PyMem_Free(s->is32);
 }
 
 /* A normalized sum as little-endian two's complement bytes, 32 bits per limb: every
@@ -381,122 +309,229 @@ static PyObject *acc_bytes(const acc_t *a) {
     return PyBytes_FromStringAndSize((const char *)raw, sizeof raw);
 }
 
-/* A growing array of hashes and their rows, filled without the GIL. */
-typedef struct {
-    uint64_t *item;
-    int64_t *row;
-    Py_ssize_t count, room;
-} found_t;
-
-/* Append the hashes among state[0..n) at most `most`, with their rows (`start` + i);
- * returns -1 when out of memory. */
-static int keep_at_most(found_t *found, const uint64_t *state, Py_ssize_t start, Py_ssize_t n,
-                        uint64_t most) {
-    if (found->count + n > found->room) {
-        Py_ssize_t room = 2 * found->room + n;
-        uint64_t *item = PyMem_RawRealloc(found->item, room * sizeof(uint64_t));
-        if (item) found->item = item;
-        int64_t *row = item ? PyMem_RawRealloc(found->row, room * sizeof(int64_t)) : NULL;
-        if (!row) return -1;
-        found->row = row, found->room = room;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        found->item[found->count] = state[i];
-        found->row[found->count] = start + i;
-        found->count += state[i] <= most;
-    }
-    return 0;
-}
-
-/* moments(data, most=None) -> (per column tuples, hashes, rows), for a 2-D array or a
- * list of equal-length 1-D arrays. In the same pass over the data, with `most` an int,
- * it computes every row's 64-bit hash (whose top 48 bits are the row hash) and returns,
- * as the bytes of uint64 values in row order, the hashes at most `most`, and as int64
- * bytes their rows (else None, None). The GIL is released while it runs. */
-static PyObject *moments(PyObject *self, PyObject *args) {
-    Py_buffer *views = NULL;
-    PyObject *obj, *most_obj = Py_None;
-    PyObject *result = NULL, *columns = NULL;
-    column_t *out = NULL;
-    double *scratch = NULL;
-    uint64_t *state = NULL, most = 0;
-    found_t found = {0};
-    int failed = 0;
-    source_t s;
-    if (!PyArg_ParseTuple(args, "O|O", &obj, &most_obj)) return NULL;
-    if (most_obj != Py_None) {
-        most = PyLong_AsUnsignedLongLong(most_obj);
-        if (PyErr_Occurred()) return NULL;
-    }
-    Py_ssize_t opened = open_source(obj, &s, &views);
-    if (opened < 0) {
-        close_source(&s, views, 0);
+/* A buffer of `cols` accumulators, as accumulator() makes it: checked against its size. */
+static column_t *columns_of(Py_buffer *view, Py_ssize_t cols) {
+    if (view->len != cols * (Py_ssize_t)sizeof(column_t)) {
+        PyErr_Format(PyExc_ValueError, "the accumulator holds %zd bytes, not those of %zd columns",
+                     view->len, cols);
         return NULL;
     }
-    Py_ssize_t cols = s.cols;
-    out = PyMem_RawCalloc(cols ? cols : 1, sizeof(column_t));
-    /* one block of every column as float64, column after column, plus work space */
-    scratch = PyMem_RawMalloc(sizeof(double) * (PITCH * (cols ? cols : 1) + 3 * BLOCK));
-    if (most_obj != Py_None) state = PyMem_RawMalloc(sizeof(uint64_t) * BLOCK);
-    if (!out || !scratch || (most_obj != Py_None && !state)) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t j = 0; j < cols; j++) {
-        out[j].min = INFINITY;
-        out[j].max = -INFINITY;
-    }
-    for (Py_ssize_t start = 0; start < s.rows; start += BLOCK) {
-        Py_ssize_t n = s.rows - start < BLOCK ? s.rows - start : BLOCK;
-        if (state) {
-            hash_block(state, &s, start, n, 1);
-            if (keep_at_most(&found, state, start, n, most) < 0) {
-                failed = 1;
-                break;
-            }
-        }
-        moments_rows(out, &s, start, n, scratch, scratch + PITCH * (cols ? cols : 1));
-    }
-    for (Py_ssize_t j = 0; j < cols; j++) {
-        acc_normalize(&out[j].sum);
-        acc_normalize(&out[j].sq);
-    }
-    Py_END_ALLOW_THREADS
+    return view->buf;
+}
 
-    if (failed) {
+static void column_clear(column_t *c) {
+    memset(c, 0, sizeof *c);
+    c->min = INFINITY;
+    c->max = -INFINITY;
+}
+
+/* accumulator(cols) -> bytearray: the running counts, extrema and exact sums of `cols`
+ * columns, before any value (moments() adds into it). */
+static PyObject *accumulator(PyObject *self, PyObject *args) {
+    Py_ssize_t cols;
+    if (!PyArg_ParseTuple(args, "n", &cols)) return NULL;
+    if (cols < 0) return PyErr_Format(PyExc_ValueError, "cols must be >= 0, got %zd", cols);
+    PyObject *out = PyByteArray_FromStringAndSize(NULL, cols * (Py_ssize_t)sizeof(column_t));
+    if (!out) return NULL;
+    column_t *c = (column_t *)PyByteArray_AS_STRING(out);
+    for (Py_ssize_t j = 0; j < cols; j++) column_clear(&c[j]);
+    return out;
+}
+
+static void acc_merge(acc_t *into, acc_t *other) {
+    acc_normalize(into);
+    acc_normalize(other);
+    for (int i = 0; i < NLIMBS; i++) into->limb[i] += other->limb[i];
+    acc_normalize(into);
+}
+
+/* combine(into, other): adds the columns of the accumulator `other` into `into`. */
+static PyObject *combine(PyObject *self, PyObject *args) {
+    PyObject *into_obj, *other_obj;
+    if (!PyArg_ParseTuple(args, "OO", &into_obj, &other_obj)) return NULL;
+    Py_buffer into, other;
+    if (PyObject_GetBuffer(into_obj, &into, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) return NULL;
+    if (PyObject_GetBuffer(other_obj, &other, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&into);
+        return NULL;
+    }
+    Py_ssize_t cols = into.len / (Py_ssize_t)sizeof(column_t);
+    column_t *a = columns_of(&into, cols), *b = a ? columns_of(&other, cols) : NULL;
+    for (Py_ssize_t j = 0; b && j < cols; j++) {
+        a[j].count += b[j].count, a[j].nan += b[j].nan;
+        a[j].posinf += b[j].posinf, a[j].neginf += b[j].neginf;
+        if (b[j].min < a[j].min) a[j].min = b[j].min;
+        if (b[j].max > a[j].max) a[j].max = b[j].max;
+        a[j].negzero |= b[j].negzero, a[j].poszero |= b[j].poszero;
+        acc_merge(&a[j].sum, &b[j].sum);
+        acc_merge(&a[j].sq, &b[j].sq);
+    }
+    PyBuffer_Release(&into);
+    PyBuffer_Release(&other);
+    if (!b) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* A normalized sum's limbs as little-endian two's complement bytes, 32 bits per limb:
+ * every limb but the last is in [0, 2**32), and the last, at 2**(32 * 159), is 0 or -1 for
+ * any sum of fewer than 2**63 squares of float64 values (|sum| < 2**4600 units). */
+static void acc_write(acc_t *a, unsigned char *raw) {
+    acc_normalize(a);
+    for (int i = 0; i < NLIMBS; i++) {
+        uint32_t word = (uint32_t)a->limb[i];
+        for (int b = 0; b < 4; b++) raw[4 * i + b] = (unsigned char)(word >> (8 * b));
+    }
+}
+
+/* unpack(acc) -> (counts, extrema, zeros, sums, squares), as bytes: per column its int64
+ * count, nan, posinf and neginf; its float64 min and max; a byte each for a -0.0 and a
+ * +0.0 seen; and its exact sums of x and of x*x, each 4 * NLIMBS bytes (see acc_write). */
+static PyObject *unpack(PyObject *self, PyObject *args) {
+    PyObject *acc_obj;
+    if (!PyArg_ParseTuple(args, "O", &acc_obj)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(acc_obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) return NULL;
+    Py_ssize_t cols = view.len / (Py_ssize_t)sizeof(column_t), width = 4 * NLIMBS;
+    column_t *c = columns_of(&view, cols);
+    PyObject *counts = NULL, *extrema = NULL, *zeros = NULL, *sums = NULL, *squares = NULL;
+    PyObject *result = NULL;
+    if (c) {
+        counts = PyBytes_FromStringAndSize(NULL, cols * 4 * 8);
+        extrema = PyBytes_FromStringAndSize(NULL, cols * 2 * 8);
+        zeros = PyBytes_FromStringAndSize(NULL, cols * 2);
+        sums = PyBytes_FromStringAndSize(NULL, cols * width);
+        squares = PyBytes_FromStringAndSize(NULL, cols * width);
+    }
+    if (counts && extrema && zeros && sums && squares) {
+        int64_t *n = (int64_t *)PyBytes_AS_STRING(counts);
+        double *e = (double *)PyBytes_AS_STRING(extrema);
+        unsigned char *z = (unsigned char *)PyBytes_AS_STRING(zeros);
+        for (Py_ssize_t j = 0; j < cols; j++) {
+            n[4 * j] = c[j].count, n[4 * j + 1] = c[j].nan;
+            n[4 * j + 2] = c[j].posinf, n[4 * j + 3] = c[j].neginf;
+            e[2 * j] = c[j].min, e[2 * j + 1] = c[j].max;
+            z[2 * j] = (unsigned char)c[j].negzero, z[2 * j + 1] = (unsigned char)c[j].poszero;
+            acc_write(&c[j].sum, (unsigned char *)PyBytes_AS_STRING(sums) + j * width);
+            acc_write(&c[j].sq, (unsigned char *)PyBytes_AS_STRING(squares) + j * width);
+        }
+        result = PyTuple_Pack(5, counts, extrema, zeros, sums, squares);
+    }
+    Py_XDECREF(counts);
+    Py_XDECREF(extrema);
+    Py_XDECREF(zeros);
+    Py_XDECREF(sums);
+    Py_XDECREF(squares);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* counts(acc) -> bytes: per column its int64 count, nan, posinf and neginf so far. */
+static PyObject *counts(PyObject *self, PyObject *args) {
+    PyObject *acc_obj;
+    if (!PyArg_ParseTuple(args, "O", &acc_obj)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(acc_obj, &view, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    Py_ssize_t cols = view.len / (Py_ssize_t)sizeof(column_t);
+    column_t *c = columns_of(&view, cols);
+    PyObject *out = c ? PyBytes_FromStringAndSize(NULL, cols * 4 * 8) : NULL;
+    if (out) {
+        int64_t *n = (int64_t *)PyBytes_AS_STRING(out);
+        for (Py_ssize_t j = 0; j < cols; j++) {
+            n[4 * j] = c[j].count, n[4 * j + 1] = c[j].nan;
+            n[4 * j + 2] = c[j].posinf, n[4 * j + 3] = c[j].neginf;
+        }
+    }
+    PyBuffer_Release(&view);
+    return out;
+}
+
+/* Write the hashes among state[0..n) at most `most` to kept[], with their rows (`start`
+ * + i) to rows[]; returns how many. */
+static Py_ssize_t keep_at_most(uint64_t *kept, int64_t *rows, const uint64_t *state,
+                               Py_ssize_t start, Py_ssize_t n, uint64_t most) {
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < n; i++) { /* branch-free: write, then advance if kept */
+        kept[count] = state[i];
+        rows[count] = start + i;
+        count += state[i] <= most;
+    }
+    return count;
+}
+
+/* moments(data, acc, squares=None, hashes=None, rows=None, most=0) -> kept: adds the
+ * counts, extrema and exact sums of every column of `data` (a 2-D array, or a list of
+ * equal-length 1-D arrays) into the accumulator `acc` (see accumulator()), the sums of
+ * squares only of the columns whose byte in `squares` is nonzero (all when None). In the
+ * same pass over the data, with the writable uint64 `hashes` and int64 `rows` (room for
+ * one per row), it computes every row's 64-bit hash (whose top 48 bits are the row hash)
+ * and writes those at most `most`, in row order, with their rows; it returns how many
+ * (0 without them). The GIL is released while it runs. */
+static PyObject *moments(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"data", "acc", "squares", "hashes", "rows", "most", NULL};
+    PyObject *obj, *acc_obj, *squares_obj = Py_None, *hashes_obj = Py_None, *rows_obj = Py_None;
+    unsigned long long most = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|OOOK", names, &obj, &acc_obj, &squares_obj,
+                                     &hashes_obj, &rows_obj, &most))
+        return NULL;
+    Py_buffer *views = NULL, acc = {0}, squares = {0}, hashes = {0}, rows = {0};
+    source_t s;
+    Py_ssize_t opened = nl_open_source(obj, &s, &views), kept = 0;
+    int ok = opened >= 0, hashing = hashes_obj != Py_None;
+    ok = ok && PyObject_GetBuffer(acc_obj, &acc, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) == 0;
+    column_t *out = ok ? columns_of(&acc, s.cols) : NULL;
+    ok = out != NULL;
+    if (ok && squares_obj != Py_None) {
+        ok = PyObject_GetBuffer(squares_obj, &squares, PyBUF_C_CONTIGUOUS) == 0;
+        if (ok && squares.len != s.cols) {
+            PyErr_SetString(PyExc_ValueError, "squares needs one byte per column");
+            ok = 0;
+        }
+    }
+    if (ok && hashing) {
+        ok = PyObject_GetBuffer(hashes_obj, &hashes, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) == 0 &&
+             PyObject_GetBuffer(rows_obj, &rows, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) == 0;
+        if (ok && (hashes.len < s.rows * 8 || rows.len < s.rows * 8)) {
+            PyErr_SetString(PyExc_ValueError, "hashes and rows need room for one per row");
+            ok = 0;
+        }
+    }
+    Py_ssize_t cols = s.cols ? s.cols : 1;
+    unsigned char *every = ok ? PyMem_RawMalloc(cols) : NULL;
+    /* one block of every column as float64, column after column, plus work space */
+    double *scratch = ok ? PyMem_RawMalloc(sizeof(double) * (PITCH * cols + 3 * BLOCK)) : NULL;
+    uint64_t *state = ok && hashing ? PyMem_RawMalloc(sizeof(uint64_t) * BLOCK) : NULL;
+    if (ok && (!every || !scratch || (hashing && !state))) {
         PyErr_NoMemory();
-        goto done;
+        ok = 0;
     }
-    columns = PyList_New(cols);
-    for (Py_ssize_t j = 0; j < cols && columns; j++) {
-        column_t *c = &out[j];
-        PyObject *sum = acc_bytes(&c->sum), *sq = acc_bytes(&c->sq);
-        PyObject *item = sum && sq ? Py_BuildValue("(LLLLddiiOO)", (long long)c->count,
-                                                   (long long)c->nan, (long long)c->posinf,
-                                                   (long long)c->neginf, c->min, c->max,
-                                                   c->negzero, c->poszero, sum, sq)
-                                   : NULL;
-        Py_XDECREF(sum);
-        Py_XDECREF(sq);
-        if (!item) { Py_CLEAR(columns); break; }
-        PyList_SET_ITEM(columns, j, item);
+    if (ok) {
+        const unsigned char *keep = squares.buf;
+        if (!keep) memset(every, 1, cols), keep = every;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t start = 0; start < s.rows; start += BLOCK) {
+            Py_ssize_t n = s.rows - start < BLOCK ? s.rows - start : BLOCK;
+            if (hashing) {
+                hash_block(state, &s, start, n, 1);
+                kept += keep_at_most((uint64_t *)hashes.buf + kept, (int64_t *)rows.buf + kept, state,
+                                     start, n, most);
+            }
+            moments_rows(out, &s, start, n, keep, scratch, scratch + PITCH * cols);
+        }
+        for (Py_ssize_t j = 0; j < s.cols; j++) {
+            acc_normalize(&out[j].sum);
+            acc_normalize(&out[j].sq);
+        }
+        Py_END_ALLOW_THREADS
     }
-    if (columns && state) {
-        result = Py_BuildValue("(Ny#y#)", columns, (const char *)found.item,
-                               found.count * (Py_ssize_t)sizeof(uint64_t), (const char *)found.row,
-                               found.count * (Py_ssize_t)sizeof(int64_t));
-    } else if (columns) {
-        result = Py_BuildValue("(NOO)", columns, Py_None, Py_None);
-    }
-done:
-    PyMem_RawFree(out);
+    PyMem_RawFree(every);
     PyMem_RawFree(scratch);
     PyMem_RawFree(state);
-    PyMem_RawFree(found.item);
-    PyMem_RawFree(found.row);
-    close_source(&s, views, opened);
-    return result;
+    if (acc.obj) PyBuffer_Release(&acc);
+    if (squares.obj) PyBuffer_Release(&squares);
+    if (hashes.obj) PyBuffer_Release(&hashes);
+    if (rows.obj) PyBuffer_Release(&rows);
+    nl_close_source(&s, views, opened < 0 ? 0 : opened);
+    return ok ? PyLong_FromSsize_t(kept) : NULL;
 }
 
 /* row_hash(data, out, wide=False): the 48-bit row hash "normlock-row-v1" (see _moments.h),
@@ -508,18 +543,18 @@ static PyObject *row_hash(PyObject *self, PyObject *args) {
     source_t s;
     int wide = 0;
     if (!PyArg_ParseTuple(args, "OO|p", &obj, &out_obj, &wide)) return NULL;
-    Py_ssize_t opened = open_source(obj, &s, &views);
+    Py_ssize_t opened = nl_open_source(obj, &s, &views);
     if (opened < 0) {
-        close_source(&s, views, 0);
+        nl_close_source(&s, views, 0);
         return NULL;
     }
     if (PyObject_GetBuffer(out_obj, &out, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
-        close_source(&s, views, opened);
+        nl_close_source(&s, views, opened);
         return NULL;
     }
     if (out.len != s.rows * 8) {
         PyBuffer_Release(&out);
-        close_source(&s, views, opened);
+        nl_close_source(&s, views, opened);
         PyErr_SetString(PyExc_ValueError, "row_hash: out must be one uint64 per row");
         return NULL;
     }
@@ -529,17 +564,33 @@ static PyObject *row_hash(PyObject *self, PyObject *args) {
         hash_block(state + start, &s, start, s.rows - start < BLOCK ? s.rows - start : BLOCK, wide);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&out);
-    close_source(&s, views, opened);
+    nl_close_source(&s, views, opened);
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
-    {"moments", moments, METH_VARARGS,
-     "moments(data, most=None) -> (columns, hashes, rows): for a 2-D array or a list of "
-     "1-D arrays, per column (count, nan, posinf, neginf, min, max, negzero, poszero, sum, "
-     "sq), where sum and sq are little-endian two's complement integers in units of "
-     "2**-2400; with most, the bytes of the rows' 64-bit uint64 hashes at most it and of "
-     "their int64 rows, else None and None."},
+    {"accumulator", accumulator, METH_VARARGS,
+     "accumulator(cols) -> bytearray: running moments of cols columns, before any value."},
+    {"moments", (PyCFunction)(void (*)(void))moments, METH_VARARGS | METH_KEYWORDS,
+     "moments(data, acc, squares=None, hashes=None, rows=None, most=0) -> kept: adds the "
+     "counts, extrema and exact sums of every column of a 2-D array or a list of 1-D arrays "
+     "into acc (of squares only where squares[j]); with hashes and rows, writes the rows' "
+     "64-bit hashes at most `most` and their rows, returning how many."},
+    {"combine", combine, METH_VARARGS, "combine(into, other): adds accumulator other into into."},
+    {"counts", counts, METH_VARARGS,
+     "counts(acc) -> bytes: per column int64 (count, nan, posinf, neginf) so far."},
+    {"unpack", unpack, METH_VARARGS,
+     "unpack(acc) -> (counts, extrema, zeros, sums, squares) as bytes: per column int64 "
+     "(count, nan, posinf, neginf), float64 (min, max), bytes (negzero, poszero), and the "
+     "exact sums of x and x*x as little-endian two's complement integers in units of "
+     "2**-2400."},
+    {"sort_pairs", nl_sort_pairs, METH_VARARGS,
+     "sort_pairs(hashes, rows, most): sorts uint64 hashes (each <= most) in place with their "
+     "int64 rows."},
+    {"gather_rows", nl_gather_rows, METH_VARARGS,
+     "gather_rows(data, picked, out, canonical, first, last): out[j, i] = data[picked[i], j] "
+     "in float64 for i in [first, last), the first `canonical` columns as the row hash reads "
+     "them."},
     {"affine", nl_affine, METH_VARARGS,
      "affine(src2d, dst2d, centers, scales) -> per column (nan, inf, overflow) counts."},
     {"row_hash", row_hash, METH_VARARGS,

@@ -132,11 +132,41 @@ static inline uint64_t row_hash_step(uint64_t h, double v, uint64_t salt) {
     return h ^ (h >> 32); /* carry the high bits' differences down */
 }
 
+/* The data a kernel reads (_source.c): a 2-D array, or a list of equal-length 1-D arrays,
+ * each column described by its first value, its row stride and its type. */
+typedef struct {
+    Py_ssize_t rows, cols;
+    int matrix; /* a 2-D array: rs, cs and from_float32 hold for every column */
+    Py_ssize_t rs, cs;
+    int from_float32;
+    const char **column;
+    Py_ssize_t *stride;
+    int *is32;
+} source_t;
+
+/* Fill `s` from a 2-D array or a sequence of 1-D arrays. *views receives the buffers to
+ * release with nl_close_source; returns how many, or -1 with an exception set (and none
+ * held). */
+Py_ssize_t nl_open_source(PyObject *obj, source_t *s, Py_buffer **views);
+void nl_close_source(source_t *s, Py_buffer *views, Py_ssize_t opened);
+
+/* The value at row i of column j of a source, as float64. */
+static inline double source_value(const source_t *s, Py_ssize_t j, Py_ssize_t i) {
+    const char *p = s->column[j] + i * s->stride[j];
+    return s->is32[j] ? (double)*(const float *)p : *(const double *)p;
+}
+
+/* sort_pairs and gather_rows (_rowsample.c): the row sample's sort and gather. */
+PyObject *nl_sort_pairs(PyObject *self, PyObject *args);
+PyObject *nl_gather_rows(PyObject *self, PyObject *args);
+
 /* affine(src, dst, centers, scales) -> per column (nan, inf, overflow) counts (_affine.c). */
 PyObject *nl_affine(PyObject *self, PyObject *args);
 
-/* One block of one column, already float64 in x[0..n) (overwritten); work holds 2n. */
-void nl_block_column(column_t *c, double *x, double *work, Py_ssize_t n, int from_float32);
+/* One block of one column, already float64 in x[0..n) (overwritten); work holds 2n. The
+ * exact sum of the squares only with `squares`. */
+void nl_block_column(column_t *c, double *x, double *work, Py_ssize_t n, int from_float32,
+                     int squares);
 
 /* The fast path (_moments_simd.c). nl_simd_level() says what this CPU runs: 0 none of
  * it, 1 AVX2 and FMA, 2 AVX-512 (F, DQ, VL) as well; nl_simd_use(level) sets what the
@@ -145,14 +175,17 @@ void nl_block_column(column_t *c, double *x, double *work, Py_ssize_t n, int fro
  * extreme ranges). scratch holds 3 * BLOCK doubles. */
 int nl_simd_level(void);
 void nl_simd_use(int level);
+/* Each takes `squares`: the sums of squares to keep, one bit per column (lane), or for one
+ * column whether to keep it. */
 /* Columns first..first+3 of a row-major block (4 values adjacent in each row). */
 void nl_fast_row_group(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
-                       double *scratch);
+                       int squares, double *scratch);
 /* Columns first..first+7 of a row-major block. */
 void nl_fast_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
-                  double *scratch);
+                  int squares, double *scratch);
 /* n rows of one contiguous column. */
-void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, double *scratch);
+void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, int squares,
+                    double *scratch);
 /* One column's step of the row hash over n adjacent values. */
 void nl_fast_hash_column(uint64_t *state, const char *x, Py_ssize_t n, int from_float32,
                          uint64_t salt);

@@ -25,16 +25,18 @@ ATTR static INLINE void NAME(extract)(VEC *r, VEC *sum, VEC sigma) {
 ATTR static INLINE void NAME(step)(VEC x, VEC *ax, VEC *ap, VEC *ae, const int lx, const int lp,
                                    const int le, const int from_float32, const VEC *sx,
                                    const VEC *ss) {
-    VEC p = OP(mul_pd)(x, x);
-    if (!from_float32) { /* exact: x*x == p + e, |e| <= 2**-53 |p|: from level 1 on */
-        VEC e = OP(fmsub_pd)(x, x, p);
-        for (int l = 1; l < le - 1; l++) NAME(extract)(&e, &ae[l], ss[l]);
-        ae[le - 1] = OP(add_pd)(ae[le - 1], e);
+    if (lp) { /* the squares (lp == 0: a plan without them) */
+        VEC p = OP(mul_pd)(x, x);
+        if (!from_float32) { /* exact: x*x == p + e, |e| <= 2**-53 |p|: from level 1 on */
+            VEC e = OP(fmsub_pd)(x, x, p);
+            for (int l = 1; l < le - 1; l++) NAME(extract)(&e, &ae[l], ss[l]);
+            ae[le - 1] = OP(add_pd)(ae[le - 1], e);
+        }
+        for (int l = 0; l < lp - 1; l++) NAME(extract)(&p, &ap[l], ss[l]);
+        ap[lp - 1] = OP(add_pd)(ap[lp - 1], p);
     }
     for (int l = 0; l < lx - 1; l++) NAME(extract)(&x, &ax[l], sx[l]);
     ax[lx - 1] = OP(add_pd)(ax[lx - 1], x);
-    for (int l = 0; l < lp - 1; l++) NAME(extract)(&p, &ap[l], ss[l]);
-    ap[lp - 1] = OP(add_pd)(ap[lp - 1], p);
 }
 
 /* The level sums of n steps, lane by lane, into sums[level][lane] (x levels, then p,
@@ -67,19 +69,27 @@ ATTR static INLINE void NAME(pass)(double sums[][8], const char *base, Py_ssize_
     for (int l = 1; l < le; l++) OP(storeu_pd)(sums[row++], OP(add_pd)(ae[0][l], ae[1][l]));
 }
 
-/* Runs the pass compiled for plan number `plan` (its counts as in the PLANS tables). */
-ATTR static void NAME(run_plan)(double sums[][8], int plan, const char *base, Py_ssize_t step,
-                                Py_ssize_t n, int from_float32, double sigma_x[][8],
-                                double sigma_sq[][8]) {
+/* Runs the pass compiled for plan number `plan` of the PLANS tables (with `squares`, else
+ * of the X_PLANS tables, whose plans sum x alone). */
+ATTR static void NAME(run_plan)(double sums[][8], int plan, int squares, const char *base,
+                                Py_ssize_t step, Py_ssize_t n, int from_float32,
+                                double sigma_x[][8], double sigma_sq[][8]) {
 #define PASS(F32, LX, LP, LE) NAME(pass)(sums, base, step, n, F32, LX, LP, LE, sigma_x, sigma_sq)
-    if (from_float32) {
+    if (from_float32 && squares) {
         if (plan == 0) PASS(1, 1, 2, 0);
         else if (plan == 1) PASS(1, 2, 3, 0);
         else PASS(1, 3, 5, 0);
-    } else {
+    } else if (squares) {
         if (plan == 0) PASS(0, 2, 2, 3);
         else if (plan == 1) PASS(0, 2, 3, 4);
         else PASS(0, 3, 4, 6);
+    } else if (from_float32) {
+        if (plan == 0) PASS(1, 1, 0, 0);
+        else if (plan == 1) PASS(1, 2, 0, 0);
+        else PASS(1, 3, 0, 0);
+    } else {
+        if (plan == 0) PASS(0, 2, 0, 0);
+        else PASS(0, 3, 0, 0);
     }
 #undef PASS
 }

@@ -124,13 +124,18 @@ typedef struct {
     int x, p, e; /* levels of x, of x*x (float64: its rounded part p) and of e (from level 2) */
 } levels_t;
 
-/* Fixed level counts the passes are compiled for, cheapest first. */
+/* Fixed level counts the passes are compiled for, cheapest first: with the squares, and
+ * (X_PLANS) of x alone. */
 static const levels_t FLOAT32_PLANS[] = {{1, 2, 0}, {2, 3, 0}, {3, 5, 0}};
 static const levels_t FLOAT64_PLANS[] = {{2, 2, 3}, {2, 3, 4}, {3, 4, 6}};
+static const levels_t FLOAT32_X_PLANS[] = {{1, 0, 0}, {2, 0, 0}, {3, 0, 0}};
+static const levels_t FLOAT64_X_PLANS[] = {{2, 0, 0}, {3, 0, 0}};
 #define PLANS 3
+#define FLOAT64_X_COUNT 2
 
-/* The levels one lane needs, or x = 0 when the portable path must take it. */
-static levels_t lane_levels(const lanes_t *s, int k, int from_float32) {
+/* The levels one lane needs (of x*x too, with `squares`), or x = 0 when the portable path
+ * must take it. */
+static levels_t lane_levels(const lanes_t *s, int k, int from_float32, int squares) {
     levels_t none = {0, 0, 0}, need = {1, 1, 0};
     if (!isfinite(s->lo[k]) || !isfinite(s->hi[k])) return none; /* a NaN or an infinity */
     double amax = lane_amax(s, k);
@@ -140,7 +145,9 @@ static levels_t lane_levels(const lanes_t *s, int k, int from_float32) {
     int low = exponent_above(s->amin[k]) - (from_float32 ? 24 : 53); /* lowest bit of any x */
     if (from_float32 && low < -149) low = -149;
     need.x = levels_for(top, low);
-    if (from_float32) {
+    if (!squares) {
+        need.p = 0;
+    } else if (from_float32) {
         need.p = levels_for(top_sq, 2 * low);
     } else {
         need.p = levels_for(top_sq, 2 * exponent_above(s->amin[k]) - 54); /* ulp of the least p */
@@ -183,17 +190,20 @@ static void fill_sigmas(double sigma[][8], int k, double magnitude) {
 
 /* The exact level sums of the lanes the fast path can take, of groups of four lanes
  * (s[g] for the group at base + g * group_step), into sums (plan_rows of *plan_out
- * rows). Returns the mask of those lanes; the others take the portable path. */
+ * rows), of x*x too with `squares`. Returns the mask of those lanes; the others take the
+ * portable path. */
 static int lane_sums(double sums[][8], levels_t *plan_out, const lanes_t *s, int groups,
                      const char *base, Py_ssize_t group_step, Py_ssize_t step, Py_ssize_t n,
-                     int from_float32) {
-    const levels_t *plans = from_float32 ? FLOAT32_PLANS : FLOAT64_PLANS;
+                     int from_float32, int squares) {
+    const levels_t *plans = squares ? (from_float32 ? FLOAT32_PLANS : FLOAT64_PLANS)
+                                    : (from_float32 ? FLOAT32_X_PLANS : FLOAT64_X_PLANS);
+    int count = !squares && !from_float32 ? FLOAT64_X_COUNT : PLANS;
     double sigma_x[MAX_LEVELS][8], sigma_sq[MAX_LEVELS][8];
-    levels_t widest = {1, 1, 0};
+    levels_t widest = {1, squares, 0};
     int fast = 0;
     for (int k = 0; k < 4 * groups; k++) {
-        levels_t need = lane_levels(&s[k / 4], k % 4, from_float32);
-        if (need.x > 0 && covers(plans[PLANS - 1], need)) {
+        levels_t need = lane_levels(&s[k / 4], k % 4, from_float32, squares);
+        if (need.x > 0 && covers(plans[count - 1], need)) {
             fast |= 1 << k;
             widest.x = need.x > widest.x ? need.x : widest.x;
             widest.p = need.p > widest.p ? need.p : widest.p;
@@ -208,11 +218,11 @@ static int lane_sums(double sums[][8], levels_t *plan_out, const lanes_t *s, int
     while (!covers(plans[plan], widest)) plan++;
     *plan_out = plans[plan];
     if (groups == 2 && wide) {
-        levels8_run_plan(sums, plan, base, step, n, from_float32, sigma_x, sigma_sq);
+        levels8_run_plan(sums, plan, squares, base, step, n, from_float32, sigma_x, sigma_sq);
     } else {
         for (int g = 0; g < groups; g++) /* columns 4g.. of the rows of sums and sigmas */
-            levels4_run_plan((double(*)[8])(sums[0] + 4 * g), plan, base + g * group_step, step, n,
-                             from_float32, (double(*)[8])(sigma_x[0] + 4 * g),
+            levels4_run_plan((double(*)[8])(sums[0] + 4 * g), plan, squares, base + g * group_step,
+                             step, n, from_float32, (double(*)[8])(sigma_x[0] + 4 * g),
                              (double(*)[8])(sigma_sq[0] + 4 * g));
     }
     for (int k = 0; k < 4 * groups; k++) /* a NaN or an infinity the scan did not see */
@@ -221,8 +231,11 @@ static int lane_sums(double sums[][8], levels_t *plan_out, const lanes_t *s, int
     return fast;
 }
 
-static void commit_sums(column_t *c, double sums[][8], int k, levels_t plan) {
-    for (int row = 0; row < plan_rows(plan); row++)
+/* Lane k's level sums into its column: those of x, and of x*x with `squares` (a plan
+ * with squares serves every lane of a group, whether or not each keeps them). */
+static void commit_sums(column_t *c, double sums[][8], int k, levels_t plan, int squares) {
+    int rows = squares ? plan_rows(plan) : plan.x;
+    for (int row = 0; row < rows; row++)
         acc_add_double(row < plan.x ? &c->sum : &c->sq, sums[row][k]);
 }
 
@@ -234,43 +247,45 @@ static void commit_extrema(column_t *c, double lo, double hi, Py_ssize_t n) {
 
 /* One column's values of this block through the portable path. */
 static void portable(column_t *c, const char *x, Py_ssize_t n, Py_ssize_t stride, int from_float32,
-                     double *scratch) {
+                     int squares, double *scratch) {
     for (Py_ssize_t i = 0; i < n; i++)
         scratch[i] = from_float32 ? (double)*(const float *)(x + i * stride) : *(const double *)(x + i * stride);
-    nl_block_column(c, scratch, scratch + BLOCK, n, from_float32);
+    nl_block_column(c, scratch, scratch + BLOCK, n, from_float32, squares);
 }
 
-/* 4 * groups adjacent columns, once their extrema (s[g] for columns 4g..4g+3) are known. */
+/* 4 * groups adjacent columns, once their extrema (s[g] for columns 4g..4g+3) are known:
+ * the squares of those whose bit is set in `squares` too. */
 static void finish_columns(column_t *c, const lanes_t *s, int groups, const char *base,
-                           Py_ssize_t n, Py_ssize_t rs, int from_float32, double *scratch) {
+                           Py_ssize_t n, Py_ssize_t rs, int from_float32, int squares,
+                           double *scratch) {
     Py_ssize_t size = from_float32 ? 4 : 8;
     double sums[3 * MAX_LEVELS][8];
     levels_t plan;
-    int done = lane_sums(sums, &plan, s, groups, base, 4 * size, rs, n, from_float32);
+    int done = lane_sums(sums, &plan, s, groups, base, 4 * size, rs, n, from_float32, squares != 0);
     for (int k = 0; k < 4 * groups; k++) {
         const char *column = base + k * size;
         const lanes_t *lanes = &s[k / 4];
         if (!(done >> k & 1)) {
-            portable(&c[k], column, n, rs, from_float32, scratch);
+            portable(&c[k], column, n, rs, from_float32, squares >> k & 1, scratch);
             continue;
         }
         commit_extrema(&c[k], lanes->lo[k % 4], lanes->hi[k % 4], n);
         if (lanes->lo[k % 4] == 0.0 || lanes->hi[k % 4] == 0.0)
             note_zero_signs(&c[k], column, n, rs, from_float32);
-        commit_sums(&c[k], sums, k, plan);
+        commit_sums(&c[k], sums, k, plan, squares >> k & 1);
     }
 }
 
 FAST void nl_fast_row_group(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
-                            double *scratch) {
+                            int squares, double *scratch) {
     lanes_t s;
     if (from_float32) scan_lanes(&s, base, rs, n, 1);
     else scan_lanes(&s, base, rs, n, 0);
-    finish_columns(c, &s, 1, base, n, rs, from_float32, scratch);
+    finish_columns(c, &s, 1, base, n, rs, from_float32, squares, scratch);
 }
 
 FAST void nl_fast_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
-                       double *scratch) {
+                       int squares, double *scratch) {
     lanes_t s[2];
     if (from_float32) {
         scan_float32_pair(s, base, rs, n);
@@ -278,7 +293,7 @@ FAST void nl_fast_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t r
         scan_lanes(&s[0], base, rs, n, 0);
         scan_lanes(&s[1], base + 32, rs, n, 0);
     }
-    finish_columns(c, s, 2, base, n, rs, from_float32, scratch);
+    finish_columns(c, s, 2, base, n, rs, from_float32, squares, scratch);
 }
 
 /* The lanes of groups lanes_t, all from one column, as one lane (copied to every lane). */
@@ -299,7 +314,8 @@ static void merge_lanes(lanes_t *s, int groups) {
 }
 
 /* n rows of one contiguous column: lanes of four adjacent rows (eight with AVX-512). */
-FAST void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, double *scratch) {
+FAST void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, int squares,
+                         double *scratch) {
     int groups = wide ? 2 : 1, lanes = 4 * groups;
     Py_ssize_t size = from_float32 ? 4 : 8, steps = n / lanes, rows = lanes * steps;
     if (steps) {
@@ -311,19 +327,20 @@ FAST void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_floa
         merge_lanes(s, groups);
         double sums[3 * MAX_LEVELS][8];
         levels_t plan;
-        int done = lane_sums(sums, &plan, s, groups, x, 4 * size, lanes * size, steps, from_float32);
+        int done = lane_sums(sums, &plan, s, groups, x, 4 * size, lanes * size, steps, from_float32,
+                             squares);
         if (done == (1 << lanes) - 1) {
             commit_extrema(c, s[0].lo[0], s[0].hi[0], rows);
             if (s[0].lo[0] == 0.0 || s[0].hi[0] == 0.0) note_zero_signs(c, x, rows, size, from_float32);
             /* the lanes' level sums add exactly: `rows` terms on one grid */
             for (int row = 0; row < plan_rows(plan); row++)
                 for (int k = 1; k < lanes; k++) sums[row][0] += sums[row][k];
-            commit_sums(c, sums, 0, plan);
+            commit_sums(c, sums, 0, plan, squares);
         } else {
-            portable(c, x, rows, size, from_float32, scratch);
+            portable(c, x, rows, size, from_float32, squares, scratch);
         }
     }
-    if (n > rows) portable(c, x + rows * size, n - rows, size, from_float32, scratch);
+    if (n > rows) portable(c, x + rows * size, n - rows, size, from_float32, squares, scratch);
 }
 
 typedef uint64_t u64x4 __attribute__((vector_size(32)));
@@ -454,10 +471,11 @@ void nl_fast_hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize
 int nl_simd_level(void) { return 0; }
 void nl_simd_use(int level) {}
 void nl_fast_row_group(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
-                       double *scratch) {}
-void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, double *scratch) {}
+                       int squares, double *scratch) {}
+void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, int squares,
+                    double *scratch) {}
 void nl_fast_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t rs, int from_float32,
-                  double *scratch) {}
+                  int squares, double *scratch) {}
 void nl_fast_hash_rows(uint64_t *state, const char *base, Py_ssize_t n, Py_ssize_t cols,
                        Py_ssize_t rs, int from_float32) {}
 void nl_fast_hash_column(uint64_t *state, const char *x, Py_ssize_t n, int from_float32,

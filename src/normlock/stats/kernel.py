@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,8 @@ _CANONICAL_NAN = 0x7FF8000000000000
 
 @dataclass(frozen=True)
 class ColumnMoments:
-    """Counts, extrema and exact sums (units of ``2**-UNIT_BITS``) of one column."""
+    """Counts, extrema and exact sums (units of ``2**-UNIT_BITS``) of one column; the sum
+    of squares is None where the pass was not asked for it."""
 
     count: int
     nan: int
@@ -50,7 +51,40 @@ class ColumnMoments:
     min: float
     max: float
     sum_units: int
-    sum_sq_units: int
+    sum_sq_units: int | None
+
+    def merge(self, other: ColumnMoments) -> ColumnMoments:
+        """The moments of the values of both (a sum of squares only where both have one)."""
+        squares = None
+        if self.sum_sq_units is not None and other.sum_sq_units is not None:
+            squares = self.sum_sq_units + other.sum_sq_units
+        return ColumnMoments(
+            count=self.count + other.count,
+            nan=self.nan + other.nan,
+            posinf=self.posinf + other.posinf,
+            neginf=self.neginf + other.neginf,
+            min=min_total_order(self.min, other.min),
+            max=max_total_order(self.max, other.max),
+            sum_units=self.sum_units + other.sum_units,
+            sum_sq_units=squares,
+        )
+
+
+EMPTY_MOMENTS = ColumnMoments(0, 0, 0, 0, math.inf, -math.inf, 0, 0)
+
+
+def min_total_order(a: float, b: float) -> float:
+    """The smaller of ``a`` and ``b``, with -0.0 below +0.0."""
+    if a == b == 0.0:
+        return a if math.copysign(1.0, a) < 0 else b
+    return min(a, b)
+
+
+def max_total_order(a: float, b: float) -> float:
+    """The larger of ``a`` and ``b``, with +0.0 above -0.0."""
+    if a == b == 0.0:
+        return a if math.copysign(1.0, a) > 0 else b
+    return max(a, b)
 
 
 def threads() -> int:
@@ -69,16 +103,26 @@ if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's t
     os.register_at_fork(after_in_child=_POOL.clear)
 
 
+_IN_POOL = threading.local()  # set in the pool's threads, whose calls run inline
+
+
+def _mark_pool_thread() -> None:
+    _IN_POOL.active = True
+
+
 def run_parallel(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     """``[function(item) for item in items]`` on a shared pool of threads (the kernels
-    release the GIL); inline for one item."""
-    if len(items) <= 1:
+    release the GIL); inline for one item, and inside the pool's own threads (which are
+    all busy then: waiting on them would never end)."""
+    if len(items) <= 1 or getattr(_IN_POOL, "active", False):
         return [function(item) for item in items]
     workers = threads()
     with _POOL_LOCK:
         pool = _POOL.get(workers)
         if pool is None:
-            pool = _POOL[workers] = ThreadPoolExecutor(workers, thread_name_prefix="normlock")
+            pool = _POOL[workers] = ThreadPoolExecutor(
+                workers, thread_name_prefix="normlock", initializer=_mark_pool_thread
+            )
     return list(pool.map(function, items))
 
 
@@ -89,42 +133,141 @@ def row_ranges(rows: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
-def _exact_sum(raw: bytes) -> int:
-    """The kernel's exact sum: little-endian two's complement bytes."""
-    return int.from_bytes(raw, "little", signed=True)
-
-
 def _rows(data: np.ndarray | list[np.ndarray], a: int, b: int) -> np.ndarray | list[np.ndarray]:
     return data[a:b] if isinstance(data, np.ndarray) else [c[a:b] for c in data]
 
 
-def _compiled(
-    data: np.ndarray | list[np.ndarray], hash_below: int | None
-) -> tuple[list[list[tuple]], np.ndarray | None, np.ndarray | None]:
-    """The kernel over row ranges of a matrix or of a list of columns, one per thread:
-    each range's results, and the wide hashes below ``hash_below`` with their rows, in
-    row order."""
-    # the kernel keeps the hashes at most a bound, which 2**64 - 1 is for every hash
-    most = None if hash_below is None or hash_below <= 0 else min(hash_below, 2**64) - 1
+def _length(data: np.ndarray | list[np.ndarray]) -> int:
+    return data.shape[0] if isinstance(data, np.ndarray) else len(data[0])
 
-    def run(bound: tuple[int, int]) -> tuple[list[tuple], bytes | None, bytes | None]:
-        a, b = bound
-        return _moments.moments(_rows(data, a, b), most)
 
-    rows = data.shape[0] if isinstance(data, np.ndarray) else len(data[0])
-    bounds = row_ranges(rows)
-    parts = run_parallel(run, bounds)
-    columns = [found for found, _, _ in parts]
-    if hash_below is None:
-        return columns, None, None
-    if most is None:  # no hash is below 0
-        return columns, np.empty(0, np.uint64), np.empty(0, np.int64)
-    hashes = [np.frombuffer(kept or b"", dtype=np.uint64) for _, kept, _ in parts]
-    where = [
-        np.frombuffer(at or b"", dtype=np.int64) + a
-        for (_, _, at), (a, _) in zip(parts, bounds, strict=True)
+class Moments:
+    """The running counts, extrema and exact sums of a block's columns over many chunks,
+    held in the compiled kernel's accumulators (as :class:`ColumnMoments` without it).
+
+    ``squares`` says which columns keep the exact sum of their squares (all when None);
+    the others cost the pass less and report it as None. Mutable: :meth:`update` adds a
+    chunk; :meth:`merge` returns new moments.
+    """
+
+    def __init__(self, columns: int, squares: Sequence[bool] | None = None) -> None:
+        self.columns = columns
+        self.squares = (True,) * columns if squares is None else tuple(map(bool, squares))
+        if len(self.squares) != columns:
+            raise ValueError(f"squares has {len(self.squares)} entries for {columns} columns")
+        self._flags = None if all(self.squares) else bytes(self.squares)
+        self._acc = _moments.accumulator(columns) if _moments is not None else None
+        self._folded = [EMPTY_MOMENTS] * columns  # what numpy computed, where the kernel did not
+
+    def update(
+        self, block: np.ndarray | Sequence[np.ndarray], hash_below: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Add a chunk (a 2-D float array of any strides, or a list of equal-length 1-D
+        columns); with ``hash_below``, also return the wide row hashes below it and their
+        rows, in row order, found in the same pass over the data."""
+        data = readable(block) if isinstance(block, np.ndarray) else [readable(c) for c in block]
+        matrix = isinstance(data, np.ndarray)
+        columns = list(data.T) if matrix else data
+        if self._acc is not None and self.columns and all(c.dtype in _FLOATS for c in columns):
+            return self._compiled(data, hash_below)
+        found = _numpy_moments(data) if matrix else [_numpy_moments(c[:, None])[0] for c in columns]
+        self._folded = [
+            a.merge(b if keep else replace(b, sum_sq_units=None))
+            for a, b, keep in zip(self._folded, found, self.squares, strict=True)
+        ]
+        if hash_below is None:
+            return None
+        hashes = wide_row_hashes(columns)
+        rows = np.flatnonzero(hashes < np.uint64(hash_below)) if hash_below < 2**64 else None
+        return (hashes, np.arange(len(hashes))) if rows is None else (hashes[rows], rows)
+
+    def _compiled(
+        self, data: np.ndarray | list[np.ndarray], hash_below: int | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The kernel over row ranges, one per thread, each into its own accumulator."""
+        acc = self._acc
+        bounds = row_ranges(_length(data))
+        accs = [acc, *(_moments.accumulator(self.columns) for _ in bounds[1:])]
+        if hash_below is None or hash_below <= 0:  # no hash is below 0
+            run_parallel(
+                lambda i: _moments.moments(_rows(data, *bounds[i]), accs[i], self._flags),
+                range(len(bounds)),
+            )
+            found = None if hash_below is None else (np.empty(0, np.uint64), np.empty(0, np.int64))
+        else:
+            # the kernel keeps the hashes at most a bound, which 2**64 - 1 is for every hash
+            most = min(hash_below, 2**64) - 1
+            hashes = np.empty(_length(data), np.uint64)
+            rows = np.empty(len(hashes), np.int64)
+
+            def run(i: int) -> int:
+                a, b = bounds[i]
+                return _moments.moments(
+                    _rows(data, a, b), accs[i], self._flags, hashes[a:b], rows[a:b], most
+                )
+
+            found = _compacted(hashes, rows, bounds, run_parallel(run, range(len(bounds))))
+        for part in accs[1:]:
+            _moments.combine(acc, part)
+        return found
+
+    def merge(self, other: Moments) -> Moments:
+        """The moments of the chunks of both; neither changes."""
+        if (other.columns, other.squares) != (self.columns, self.squares):
+            raise ValueError("cannot merge the moments of different columns")
+        merged = Moments(self.columns, self.squares)
+        if merged._acc is not None:
+            merged._acc = bytearray(self._acc)
+            _moments.combine(merged._acc, bytearray(other._acc))
+        merged._folded = [a.merge(b) for a, b in zip(self._folded, other._folded, strict=True)]
+        return merged
+
+    def counts(self) -> np.ndarray:
+        """Every column's finite, NaN, +inf and -inf values so far (``columns x 4``)."""
+        folded = np.array(
+            [(m.count, m.nan, m.posinf, m.neginf) for m in self._folded], np.int64
+        ).reshape(-1, 4)
+        if self._acc is None:
+            return folded
+        return np.frombuffer(_moments.counts(self._acc), np.int64).reshape(-1, 4) + folded
+
+    def result(self) -> list[ColumnMoments]:
+        """Every column's moments over the chunks seen."""
+        if self._acc is None:
+            return list(self._folded)
+        counts, extrema, zeros, sums, squares = _moments.unpack(self._acc)
+        n = np.frombuffer(counts, np.int64).reshape(-1, 4).tolist()
+        e = np.frombuffer(extrema, np.float64).reshape(-1, 2).tolist()
+        width = len(sums) // self.columns if self.columns else 0
+        found = []
+        for j, keep in enumerate(self.squares):
+            part = slice(j * width, (j + 1) * width)
+            negzero, poszero = bool(zeros[2 * j]), bool(zeros[2 * j + 1])
+            moments = ColumnMoments(
+                *n[j],
+                min=_zero_signed(e[j][0], negzero, poszero, lowest=True),
+                max=_zero_signed(e[j][1], negzero, poszero, lowest=False),
+                sum_units=int.from_bytes(sums[part], "little", signed=True),
+                sum_sq_units=int.from_bytes(squares[part], "little", signed=True) if keep else None,
+            )
+            found.append(moments.merge(self._folded[j]))
+        return found
+
+
+_FLOATS = (np.float32, np.float64)
+
+
+def _compacted(
+    hashes: np.ndarray, rows: np.ndarray, bounds: list[tuple[int, int]], kept: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The kept hashes and rows of every range, which the kernel wrote at each range's
+    start (rows counted within it), as one pair of arrays in row order."""
+    if len(bounds) == 1:
+        return hashes[: kept[0]], rows[: kept[0]]
+    pieces = [
+        (hashes[a : a + k], rows[a : a + k] + a) for (a, _), k in zip(bounds, kept, strict=True)
     ]
-    return columns, np.concatenate(hashes), np.concatenate(where)
+    return np.concatenate([h for h, _ in pieces]), np.concatenate([r for _, r in pieces])
 
 
 def _zero_signed(value: float, negzero: bool, poszero: bool, *, lowest: bool) -> float:
@@ -145,31 +288,22 @@ class ColumnsPass:
 
 
 def column_moments(
-    block: np.ndarray | Sequence[np.ndarray], hash_below: int | None = None
+    block: np.ndarray | Sequence[np.ndarray],
+    hash_below: int | None = None,
+    squares: Sequence[bool] | None = None,
 ) -> ColumnsPass:
     """Moments of each column of a 2-D float32/float64 array (any strides), or of each
-    1-D array of a list of equal-length columns (no copy into one matrix).
+    1-D array of a list of equal-length columns (no copy into one matrix); the sums of
+    squares of the columns ``squares`` marks (all when None).
 
     In the same pass over the data, with ``hash_below``, computes every row's
     :func:`wide_row_hashes` value and keeps those below it, with their rows.
     """
-    data = readable(block) if isinstance(block, np.ndarray) else [readable(c) for c in block]
-    matrix = isinstance(data, np.ndarray)
-    columns = list(data.T) if matrix else data
-    floats = (np.float32, np.float64)
-    compiled = data.dtype in floats if matrix else all(c.dtype in floats for c in columns)
-    if _moments is not None and compiled and columns:
-        parts, hashes, rows = _compiled(data, hash_below)
-        return ColumnsPass(_combine(parts, len(columns)), hashes, rows)
-    hashes = rows = None
-    if hash_below is not None:
-        hashes = wide_row_hashes(columns)
-        rows = np.flatnonzero(hashes < np.uint64(hash_below))
-        hashes = hashes[rows]
-    if matrix:
-        return ColumnsPass(_numpy_moments(data), hashes, rows)
-    moments = [m for c in columns for m in _numpy_moments(c.reshape(-1, 1))]
-    return ColumnsPass(moments, hashes, rows)
+    width = block.shape[1] if isinstance(block, np.ndarray) else len(block)
+    moments = Moments(width, squares)
+    found = moments.update(block, hash_below)
+    hashes, rows = (None, None) if found is None else found
+    return ColumnsPass(moments.result(), hashes, rows)
 
 
 def readable(array: Any) -> np.ndarray:
@@ -191,31 +325,42 @@ def readable(array: Any) -> np.ndarray:
     return array if dtype is plain else array.view(plain)
 
 
-def _combine(results: list[list[tuple]], columns: int) -> list[ColumnMoments]:
-    """One :class:`ColumnMoments` per column from the kernel's per-thread results."""
-    return [_combined([part[column] for part in results]) for column in range(columns)]
+def sort_pairs(keys: np.ndarray, payload: np.ndarray) -> None:
+    """Sort the 64-bit ``keys`` (``uint64``, or non-negative ``int64``) ascending in place,
+    and their ``int64`` ``payload`` with them (in any order among equal keys): linear
+    time for keys spread evenly over their range, as hashes and row numbers are."""
+    if _moments is not None and len(keys) > 1:
+        _moments.sort_pairs(keys, payload, int(keys.max()))
+        return
+    order = np.argsort(keys, kind="stable")
+    keys[:] = keys[order]
+    payload[:] = payload[order]
 
 
-def _combined(parts: list[tuple]) -> ColumnMoments:
-    """One column's moments from its row ranges' results."""
-    if len(parts) == 1:  # one range: nothing to add up
-        count, nan, posinf, neginf, low, high, negzero, poszero, raw_sum, raw_sq = parts[0]
-        sums, squares = _exact_sum(raw_sum), _exact_sum(raw_sq)
-    else:
-        count, nan, posinf, neginf = (sum(p[i] for p in parts) for i in range(4))
-        low, high = min(p[4] for p in parts), max(p[5] for p in parts)
-        negzero, poszero = any(p[6] for p in parts), any(p[7] for p in parts)
-        sums, squares = (sum(_exact_sum(p[i]) for p in parts) for i in (8, 9))
-    return ColumnMoments(
-        count=count,
-        nan=nan,
-        posinf=posinf,
-        neginf=neginf,
-        min=_zero_signed(low, bool(negzero), bool(poszero), lowest=True),
-        max=_zero_signed(high, bool(negzero), bool(poszero), lowest=False),
-        sum_units=sums,
-        sum_sq_units=squares,
-    )
+def gather_rows(
+    block: np.ndarray | Sequence[np.ndarray], picked: np.ndarray, spare: int = 0
+) -> np.ndarray:
+    """The float64 values of ``block``'s rows ``picked`` (a 2-D float array or a list of
+    float columns) as a C-ordered ``(len(picked), columns + spare)`` array, as the row hash
+    reads them (-0.0 as +0.0, every NaN as one NaN); the ``spare`` last columns are left
+    for the caller to fill. Rows in increasing order read memory in order."""
+    data = readable(block) if isinstance(block, np.ndarray) else [readable(c) for c in block]
+    columns = list(data.T) if isinstance(data, np.ndarray) else data
+    picked = np.ascontiguousarray(picked, dtype=np.int64)
+    width = len(columns) + spare
+    out = np.empty((len(picked), width))
+    if _moments is not None and columns and all(c.dtype in _FLOATS for c in columns):
+        run_parallel(
+            lambda r: _moments.gather_rows(data, picked, out, width, len(columns), *r),
+            row_ranges(len(picked)),
+        )
+        return out
+    gathered = out[:, : len(columns)]
+    for j, column in enumerate(columns):
+        gathered[:, j] = column[picked]
+    np.add(gathered, 0.0, out=gathered)  # -0.0 + 0.0 is +0.0
+    gathered[np.isnan(gathered)] = np.nan
+    return out
 
 
 def _numpy_moments(block: np.ndarray) -> list[ColumnMoments]:

@@ -22,12 +22,14 @@ when no row repeats). Two different rows share a 64-bit hash with odds of about
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from normlock.stats.kernel import column_moments, gather_rows, sort_pairs
 from normlock.stats.quantiles import (
     CONFIDENCE,
     DEFAULT_SAMPLE_SIZE,
@@ -52,9 +54,13 @@ def likely_cut(rows: int, k: int) -> int:
 class HashSample:
     """The distinct rows of smallest hash, with their counts. Immutable.
 
+    The kept rows are a set: they are stored in no particular order (a first chunk's in
+    the order of its rows, so that gathering them reads memory in order), and two
+    samples are equal when they keep the same rows, counts and values.
+
     Attributes:
         k: distinct rows kept at most.
-        hashes: their 64-bit hashes, sorted ascending, distinct (``uint64``).
+        hashes: their 64-bit hashes (``uint64``).
         counts: how often each kept row occurred (``int64``).
         values: the kept rows' values (``float64``, rows x columns), the carried columns
             last.
@@ -78,25 +84,39 @@ class HashSample:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, HashSample):
             return NotImplemented
+        if (self.k, self.carried, len(self.hashes)) != (other.k, other.carried, len(other.hashes)):
+            return False
+        ours, theirs = self._order(), other._order()
         return (
-            (self.k, self.carried) == (other.k, other.carried)
-            and np.array_equal(self.hashes, other.hashes)
-            and np.array_equal(self.counts, other.counts)
-            and np.array_equal(self.values.view(np.uint64), other.values.view(np.uint64))
+            np.array_equal(self.hashes[ours], other.hashes[theirs])
+            and np.array_equal(self.counts[ours], other.counts[theirs])
+            and np.array_equal(
+                self.values[ours].view(np.uint64), other.values[theirs].view(np.uint64)
+            )
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+    def _order(self) -> np.ndarray:
+        """The order of the kept rows by hash, then by their carried values' bits."""
+        carried = self.values[:, self.values.shape[1] - self.carried :]
+        return self._grouped(self.hashes, [carried[:, j] for j in range(self.carried)])[0]
 
     @property
     def saturated(self) -> bool:
         """True when ``k`` rows are kept, so that the sample may leave rows out."""
         return len(self.hashes) >= self.k
 
+    @functools.cached_property
+    def largest(self) -> int:
+        """The largest kept hash (-1 when none is)."""
+        return int(self.hashes.max()) if len(self.hashes) else -1
+
     def cut(self, rows: int) -> int:
         """An exclusive bound for the hashes of ``rows`` new rows: those at or above it
         cannot enter the sample, but with odds of about 1e-15 (:meth:`update` detects it)."""
         cut = likely_cut(rows, self.k)
-        return min(cut, int(self.hashes[-1]) + 1) if self.saturated else cut
+        return min(cut, self.largest + 1) if self.saturated else cut
 
     def update(
         self,
@@ -113,7 +133,7 @@ class HashSample:
         must pass every row's hash (``cut = 2**64``)."""
         bits = [np.asarray(c[rows], np.float64) for c in carried]
         order, starts = self._grouped(hashes, bits, ascending=True)
-        settled = cut >= _ALL or (self.saturated and cut > int(self.hashes[-1]))
+        settled = cut >= _ALL or (self.saturated and cut > self.largest)
         if not settled and len(starts) < self.k:
             return None
         firsts = order[starts[: self.k]]  # one row of each of the chunk's k first distinct
@@ -121,17 +141,14 @@ class HashSample:
             counts = np.ones(len(firsts), np.int64)
         else:
             counts = np.diff(np.append(starts, len(order)))[: self.k].astype(np.int64)
-        picked = rows[firsts]
-        values = _gathered(block, picked, len(carried))
+        picked, kept = rows[firsts], hashes[firsts]
+        by_row = np.arange(len(picked))
+        sort_pairs(picked, by_row)  # gathered in the order of the rows: memory in order
         # the hash makes -0.0 and +0.0, and every NaN, one value: so does the sample
-        features = values[:, : values.shape[1] - len(carried)]
-        np.add(features, 0.0, out=features)  # -0.0 + 0.0 is +0.0
-        nan = np.isnan(features)
-        if nan.any():
-            features[nan] = np.nan
+        values = gather_rows(block, picked, spare=len(carried))
         for j, column in enumerate(carried):
-            values[:, features.shape[1] + j] = column[picked]
-        return self._with(hashes[firsts], counts, values)
+            values[:, values.shape[1] - len(carried) + j] = column[picked]
+        return self._with(kept[by_row], counts[by_row], values)
 
     def merge(self, other: HashSample) -> HashSample:
         """A sample of the rows of both; neither argument changes."""
@@ -144,7 +161,7 @@ class HashSample:
 
     def _with(self, hashes: np.ndarray, counts: np.ndarray, values: np.ndarray) -> HashSample:
         if self.saturated:  # rows above the largest kept hash cannot enter
-            below = hashes <= self.hashes[-1]
+            below = hashes <= self.largest
             hashes, counts, values = hashes[below], counts[below], values[below]
         if len(self.hashes) and len(hashes):
             hashes, counts, values = self._distinct(
@@ -164,10 +181,11 @@ class HashSample:
         and where each run of equal rows starts in it (``ascending``: the hashes are
         sorted already)."""
         bits = [np.ascontiguousarray(c).view(np.uint64) for c in carried]
+        order = np.arange(len(hashes))
         if bits:
             order = np.lexsort((*bits, hashes))
-        else:
-            order = np.arange(len(hashes)) if ascending else np.argsort(hashes, kind="stable")
+        elif not ascending:
+            sort_pairs(hashes.copy(), order)
         if len(order) < 2:
             return order, np.arange(len(order))
         ordered = hashes[order]
@@ -196,25 +214,6 @@ class HashSample:
     def column(self, j: int, limit: int) -> SampledValues:
         """Column ``j``'s finite values in the sample, for quantile queries."""
         return SampledValues.of(self.values[:, j], self.counts, not self.saturated, limit)
-
-
-def _gathered(
-    block: np.ndarray | Sequence[np.ndarray], picked: np.ndarray, spare: int
-) -> np.ndarray:
-    """The float64 values of ``block``'s rows ``picked`` (a 2-D array or a list of
-    columns), with ``spare`` more columns to fill."""
-    if isinstance(block, np.ndarray) and block.strides[1] == block.itemsize:
-        taken = np.take(block, picked, axis=0)  # whole rows at once: no strided reads
-        if not spare and taken.dtype == np.float64:
-            return taken
-        values = np.empty((len(picked), block.shape[1] + spare))
-        values[:, : block.shape[1]] = taken
-        return values
-    columns = list(block.T) if isinstance(block, np.ndarray) else block  # column by column,
-    by_column = np.empty((len(columns) + spare, len(picked)))  # each written contiguously
-    for j, column in enumerate(columns):
-        by_column[j] = column[picked]
-    return by_column.T
 
 
 @dataclass(frozen=True)
@@ -279,3 +278,17 @@ class SampledValues:
     def sorted_values(self) -> np.ndarray:
         """Every value, repeats included, in total order."""
         return np.repeat(self.sorted, self.counts)
+
+    def exact_sums(self) -> tuple[int, int, int]:
+        """The number of values the kept rows stand for, and the exact sums of those
+        values and of their squares (units of ``2**-UNIT_BITS``): each kept value counted
+        as often as it occurred."""
+        count = total = squares = 0
+        repeats = np.unique(self.counts).tolist()
+        for times in repeats:
+            values = self.sorted if len(repeats) == 1 else self.sorted[self.counts == times]
+            (found,) = column_moments([values]).moments
+            count += times * found.count
+            total += times * found.sum_units
+            squares += times * (found.sum_sq_units or 0)
+        return count, total, squares

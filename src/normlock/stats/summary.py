@@ -24,7 +24,12 @@ from typing import Any
 import numpy as np
 
 from normlock.stats.exact import UNIT_BITS
-from normlock.stats.kernel import ColumnMoments, column_moments
+from normlock.stats.kernel import (
+    ColumnMoments,
+    column_moments,
+    max_total_order,
+    min_total_order,
+)
 from normlock.stats.quantiles import DEFAULT_EXACT_LIMIT, QuantileStore
 from normlock.stats.rounding import ratio_to_float, sqrt_ratio_to_float
 
@@ -40,18 +45,6 @@ def _as_columns(block: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
     return [c if c.dtype in (np.float32, np.float64) else c.astype(np.float64) for c in columns]
 
 
-def _min_total_order(a: float, b: float) -> float:
-    if a == b == 0.0:
-        return a if math.copysign(1.0, a) < 0 else b
-    return min(a, b)
-
-
-def _max_total_order(a: float, b: float) -> float:
-    if a == b == 0.0:
-        return a if math.copysign(1.0, a) > 0 else b
-    return max(a, b)
-
-
 @dataclass(frozen=True)
 class Summary:
     """Streaming summary of one feature's values.
@@ -64,7 +57,8 @@ class Summary:
         min: smallest finite value (+inf when ``count == 0``).
         max: largest finite value (-inf when ``count == 0``).
         sum_units: exact sum of the finite values, in units of ``2**-UNIT_BITS``.
-        sum_sq_units: exact sum of their squares, in the same units.
+        sum_sq_units: exact sum of their squares, in the same units; None in a summary
+            made without it (a fit whose chain reads no variance of these values).
         quantiles: the quantile store of the finite values.
     """
 
@@ -75,7 +69,7 @@ class Summary:
     min: float = math.inf
     max: float = -math.inf
     sum_units: int = 0
-    sum_sq_units: int = 0
+    sum_sq_units: int | None = 0
     quantiles: QuantileStore = field(default_factory=QuantileStore)
 
     @classmethod
@@ -124,15 +118,18 @@ class Summary:
 
     def merge(self, other: Summary) -> Summary:
         """A new summary of the values of both; neither argument changes."""
+        squares = None
+        if self.sum_sq_units is not None and other.sum_sq_units is not None:
+            squares = self.sum_sq_units + other.sum_sq_units
         return Summary(
             count=self.count + other.count,
             nan=self.nan + other.nan,
             posinf=self.posinf + other.posinf,
             neginf=self.neginf + other.neginf,
-            min=_min_total_order(self.min, other.min),
-            max=_max_total_order(self.max, other.max),
+            min=min_total_order(self.min, other.min),
+            max=max_total_order(self.max, other.max),
             sum_units=self.sum_units + other.sum_units,
-            sum_sq_units=self.sum_sq_units + other.sum_sq_units,
+            sum_sq_units=squares,
             quantiles=self.quantiles.merge(other.quantiles),
         )
 
@@ -150,6 +147,8 @@ class Summary:
 
     def _centered_square_sum(self) -> tuple[int, int]:
         """``n * sum((x - mean)**2)`` as an exact integer ratio ``(numerator, scale)``."""
+        if self.sum_sq_units is None:
+            raise ValueError("this summary keeps no sum of squares, so no variance")
         numerator = self.count * (self.sum_sq_units << UNIT_BITS) - self.sum_units**2
         return numerator, 1 << (2 * UNIT_BITS)
 
@@ -178,7 +177,7 @@ class Summary:
             "max": self.max,
             "unit_bits": UNIT_BITS,
             "sum_units": hex(self.sum_units),
-            "sum_sq_units": hex(self.sum_sq_units),
+            "sum_sq_units": None if self.sum_sq_units is None else hex(self.sum_sq_units),
             "quantiles": self.quantiles.to_dict(),
         }
 
@@ -196,6 +195,8 @@ class Summary:
             min=float(data["min"]),
             max=float(data["max"]),
             sum_units=int(data["sum_units"], 16) << shift,
-            sum_sq_units=int(data["sum_sq_units"], 16) << shift,
+            sum_sq_units=None
+            if data["sum_sq_units"] is None
+            else int(data["sum_sq_units"], 16) << shift,
             quantiles=QuantileStore.from_dict(data["quantiles"]),
         )
