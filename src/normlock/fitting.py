@@ -152,7 +152,7 @@ def lock_from(
     replay = replay or _replayer(None, partial.names, partial.exact_limit)
     features = list(enumerate(partial.summaries()))
     # fits that select or sort quantiles (the GIL released) run on all cores
-    spread = run_parallel if any(s.keeps_values for s, _, _ in partial.summaries()) else _inline
+    spread = run_parallel if any(s.keeps_values for _, (s, _, _) in features) else _inline
     locked = tuple(
         spread(lambda item: _fit_feature(*item[1], replay, partial.sample, item[0]), features)
     )

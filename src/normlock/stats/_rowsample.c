@@ -150,12 +150,33 @@ PyObject *nl_sort_pairs(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* v as the row hash reads it: -0.0 as +0.0 (-0.0 + 0.0 is +0.0), every NaN as one NaN;
+ * with integer masks rather than a branch, so that a loop of it vectorizes. */
 static inline double canonical_value(double v) {
-    static const uint64_t nan_bits = CANONICAL_NAN;
-    double nan;
-    memcpy(&nan, &nan_bits, sizeof nan);
-    return v != v ? nan : v + 0.0; /* -0.0 + 0.0 is +0.0 */
+    double w = v + 0.0;
+    uint64_t bits, nan = -(uint64_t)(v != v);
+    memcpy(&bits, &w, sizeof bits);
+    bits = (bits & ~nan) | (CANONICAL_NAN & nan);
+    memcpy(&w, &bits, sizeof w);
+    return w;
 }
+
+/* Rows at[first..last) of a matrix of adjacent float32 or float64 values (rows rs bytes
+ * apart) into out (`pitch` values a row) as float64, the first `canonical` columns as the
+ * row hash reads them. */
+#define COPY_ROWS(NAME, T)                                                                   \
+    __attribute__((target_clones("avx2", "default"))) static void NAME(                     \
+        const char *base, Py_ssize_t rs, Py_ssize_t cols, const int64_t *at, double *out,   \
+        Py_ssize_t pitch, Py_ssize_t canonical, Py_ssize_t first, Py_ssize_t last) {        \
+        for (Py_ssize_t i = first; i < last; i++) {                                          \
+            const T *restrict row = (const T *)(base + at[i] * rs);                          \
+            double *restrict to = out + i * pitch;                                           \
+            for (Py_ssize_t j = 0; j < canonical; j++) to[j] = canonical_value((double)row[j]); \
+            for (Py_ssize_t j = canonical; j < cols; j++) to[j] = (double)row[j];            \
+        }                                                                                    \
+    }
+COPY_ROWS(copy_rows32, float)
+COPY_ROWS(copy_rows64, double)
 
 /* Rows picked[first..last) into out (row-major, `pitch` values a row): row by row for a
  * matrix with adjacent values, else in tiles of rows that stay in cache, column by
@@ -163,15 +184,10 @@ static inline double canonical_value(double v) {
 static void gather(const source_t *s, const int64_t *at, double *out, Py_ssize_t pitch,
                    Py_ssize_t canonical, Py_ssize_t first, Py_ssize_t last) {
     if (s->matrix && s->cs == (s->from_float32 ? 4 : 8)) {
-        for (Py_ssize_t i = first; i < last; i++) {
-            const char *row = s->column[0] + at[i] * s->rs;
-            double *to = out + i * pitch;
-            if (s->from_float32)
-                for (Py_ssize_t j = 0; j < s->cols; j++) to[j] = ((const float *)row)[j];
-            else
-                memcpy(to, row, s->cols * sizeof(double));
-            for (Py_ssize_t j = 0; j < canonical; j++) to[j] = canonical_value(to[j]);
-        }
+        if (s->from_float32)
+            copy_rows32(s->column[0], s->rs, s->cols, at, out, pitch, canonical, first, last);
+        else
+            copy_rows64(s->column[0], s->rs, s->cols, at, out, pitch, canonical, first, last);
         return;
     }
     for (Py_ssize_t tile = first; tile < last; tile += TILE) {

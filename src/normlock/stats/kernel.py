@@ -157,7 +157,10 @@ class Moments:
             raise ValueError(f"squares has {len(self.squares)} entries for {columns} columns")
         self._flags = None if all(self.squares) else bytes(self.squares)
         self._acc = _moments.accumulator(columns) if _moments is not None else None
-        self._folded = [EMPTY_MOMENTS] * columns  # what numpy computed, where the kernel did not
+        # what numpy computed where the kernel did not (None while it computed everything)
+        self._folded: list[ColumnMoments] | None = (
+            None if self._acc is not None else [EMPTY_MOMENTS] * columns
+        )
 
     def update(
         self, block: np.ndarray | Sequence[np.ndarray], hash_below: int | None = None
@@ -173,7 +176,9 @@ class Moments:
         found = _numpy_moments(data) if matrix else [_numpy_moments(c[:, None])[0] for c in columns]
         self._folded = [
             a.merge(b if keep else replace(b, sum_sq_units=None))
-            for a, b, keep in zip(self._folded, found, self.squares, strict=True)
+            for a, b, keep in zip(
+                self._folded or [EMPTY_MOMENTS] * self.columns, found, self.squares, strict=True
+            )
         ]
         if hash_below is None:
             return None
@@ -219,22 +224,27 @@ class Moments:
         if merged._acc is not None:
             merged._acc = bytearray(self._acc)
             _moments.combine(merged._acc, bytearray(other._acc))
-        merged._folded = [a.merge(b) for a, b in zip(self._folded, other._folded, strict=True)]
+        if self._folded is not None or other._folded is not None:
+            empty = [EMPTY_MOMENTS] * self.columns
+            pairs = zip(self._folded or empty, other._folded or empty, strict=True)
+            merged._folded = [a.merge(b) for a, b in pairs]
         return merged
 
     def counts(self) -> np.ndarray:
         """Every column's finite, NaN, +inf and -inf values so far (``columns x 4``)."""
-        folded = np.array(
-            [(m.count, m.nan, m.posinf, m.neginf) for m in self._folded], np.int64
-        ).reshape(-1, 4)
-        if self._acc is None:
-            return folded
-        return np.frombuffer(_moments.counts(self._acc), np.int64).reshape(-1, 4) + folded
+        found = np.zeros((self.columns, 4), np.int64)
+        if self._acc is not None:
+            found += np.frombuffer(_moments.counts(self._acc), np.int64).reshape(-1, 4)
+        if self._folded is not None:
+            found += np.array(
+                [(m.count, m.nan, m.posinf, m.neginf) for m in self._folded], np.int64
+            ).reshape(-1, 4)
+        return found
 
     def result(self) -> list[ColumnMoments]:
         """Every column's moments over the chunks seen."""
         if self._acc is None:
-            return list(self._folded)
+            return list(self._folded or ())
         counts, extrema, zeros, sums, squares = _moments.unpack(self._acc)
         n = np.frombuffer(counts, np.int64).reshape(-1, 4).tolist()
         e = np.frombuffer(extrema, np.float64).reshape(-1, 2).tolist()
@@ -250,7 +260,7 @@ class Moments:
                 sum_units=int.from_bytes(sums[part], "little", signed=True),
                 sum_sq_units=int.from_bytes(squares[part], "little", signed=True) if keep else None,
             )
-            found.append(moments.merge(self._folded[j]))
+            found.append(moments if self._folded is None else moments.merge(self._folded[j]))
         return found
 
 
