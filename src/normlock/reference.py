@@ -9,7 +9,6 @@ the sample's rank-error bound are recorded beside them.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -78,18 +77,20 @@ def _std(summary: Summary) -> tuple[float, str]:
 class LazyReference(Mapping[str, Any]):
     """A reference computed when first read (its quantiles sort the feature's sample):
     a fitted lock transforms at once, and pays for its reference only where it is used
-    (saved, shown, verified, monitored). It reads like the dict it stands for."""
+    (saved, shown, verified, monitored). It reads like the dict it stands for.
+
+    Two threads that read it first at once may both compute it: the computation is
+    deterministic, so either result is the same reference."""
 
     def __init__(self, compute: Callable[[], dict[str, Any]]) -> None:
         self._compute: Callable[[], dict[str, Any]] | None = compute
         self._value: dict[str, Any] = {}
-        self._lock = threading.Lock()
 
     def _resolved(self) -> dict[str, Any]:
-        if self._compute is not None:
-            with self._lock:
-                if self._compute is not None:
-                    self._value, self._compute = self._compute(), None
+        compute = self._compute
+        if compute is not None:
+            self._value = compute()
+            self._compute = None
         return self._value
 
     def __getitem__(self, key: str) -> Any:

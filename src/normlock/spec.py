@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +150,7 @@ def resolve(spec: Spec, columns: Sequence[str], numeric: Mapping[str, bool]) -> 
             )
         else:
             default = default or _resolve_entry(name, spec.default)
-            feature = replace(default, name=name)
+            feature = FeatureSpec(name, default.steps, default.nan, default.inf)
         if feature.steps and not numeric[name]:
             raise InputError(
                 f"column {name!r} is not numeric but the spec gives it "

@@ -129,8 +129,7 @@ def run_parallel(function: Callable[[Any], Any], items: Sequence[Any]) -> list[A
 def row_ranges(rows: int) -> list[tuple[int, int]]:
     """Row ranges to split a kernel call over: one per thread, each of a useful size."""
     workers = min(threads(), max(1, rows // MIN_ROWS_PER_THREAD))
-    bounds = np.linspace(0, rows, workers + 1).astype(int)
-    return list(itertools.pairwise(bounds))
+    return list(itertools.pairwise(rows * w // workers for w in range(workers + 1)))
 
 
 def _rows(data: np.ndarray | list[np.ndarray], a: int, b: int) -> np.ndarray | list[np.ndarray]:

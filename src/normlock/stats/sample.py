@@ -142,8 +142,12 @@ class HashSample:
         else:
             counts = np.diff(np.append(starts, len(order)))[: self.k].astype(np.int64)
         picked, kept = rows[firsts], hashes[firsts]
-        by_row = np.arange(len(picked))
-        sort_pairs(picked, by_row)  # gathered in the order of the rows: memory in order
+        by_row = np.arange(len(picked))  # gathered in the order of the rows: memory in order
+        if len(picked) == _length(block):  # every row: put in order without a sort
+            by_row[picked] = by_row.copy()
+            picked = np.arange(len(picked))
+        else:
+            sort_pairs(picked, by_row)
         # the hash makes -0.0 and +0.0, and every NaN, one value: so does the sample
         values = gather_rows(block, picked, spare=len(carried))
         for j, column in enumerate(carried):
@@ -214,6 +218,10 @@ class HashSample:
     def column(self, j: int, limit: int) -> SampledValues:
         """Column ``j``'s finite values in the sample, for quantile queries."""
         return SampledValues.of(self.values[:, j], self.counts, not self.saturated, limit)
+
+
+def _length(block: np.ndarray | Sequence[np.ndarray]) -> int:
+    return block.shape[0] if isinstance(block, np.ndarray) else len(block[0])
 
 
 @dataclass(frozen=True)
