@@ -191,17 +191,18 @@ static void fill_sigmas(double sigma[][8], int k, double magnitude) {
 /* The exact level sums of the lanes the fast path can take, of groups of four lanes
  * (s[g] for the group at base + g * group_step), into sums (plan_rows of *plan_out
  * rows), of x*x too with `squares`. Returns the mask of those lanes; the others take the
- * portable path. */
+ * portable path. With `uniform`, every lane has the extrema of lane 0 (lanes of one
+ * column), whose plan then serves them all. */
 static int lane_sums(double sums[][8], levels_t *plan_out, const lanes_t *s, int groups,
                      const char *base, Py_ssize_t group_step, Py_ssize_t step, Py_ssize_t n,
-                     int from_float32, int squares) {
+                     int from_float32, int squares, int uniform) {
     const levels_t *plans = squares ? (from_float32 ? FLOAT32_PLANS : FLOAT64_PLANS)
                                     : (from_float32 ? FLOAT32_X_PLANS : FLOAT64_X_PLANS);
     int count = !squares && !from_float32 ? FLOAT64_X_COUNT : PLANS;
     double sigma_x[MAX_LEVELS][8], sigma_sq[MAX_LEVELS][8];
     levels_t widest = {1, squares, 0};
     int fast = 0;
-    for (int k = 0; k < 4 * groups; k++) {
+    for (int k = 0; k < (uniform ? 1 : 4 * groups); k++) {
         levels_t need = lane_levels(&s[k / 4], k % 4, from_float32, squares);
         if (need.x > 0 && covers(plans[count - 1], need)) {
             fast |= 1 << k;
@@ -214,6 +215,12 @@ static int lane_sums(double sums[][8], levels_t *plan_out, const lanes_t *s, int
         fill_sigmas(sigma_sq, k, amax * amax * 2.0);
     }
     if (!fast) return 0;
+    if (uniform) { /* lane 0's plan and sigmas for every lane */
+        fast = (1 << (4 * groups)) - 1;
+        for (int l = 0; l < MAX_LEVELS; l++)
+            for (int k = 1; k < 4 * groups; k++)
+                sigma_x[l][k] = sigma_x[l][0], sigma_sq[l][k] = sigma_sq[l][0];
+    }
     int plan = 0;
     while (!covers(plans[plan], widest)) plan++;
     *plan_out = plans[plan];
@@ -261,7 +268,7 @@ static void finish_columns(column_t *c, const lanes_t *s, int groups, const char
     Py_ssize_t size = from_float32 ? 4 : 8;
     double sums[3 * MAX_LEVELS][8];
     levels_t plan;
-    int done = lane_sums(sums, &plan, s, groups, base, 4 * size, rs, n, from_float32, squares != 0);
+    int done = lane_sums(sums, &plan, s, groups, base, 4 * size, rs, n, from_float32, squares != 0, 0);
     for (int k = 0; k < 4 * groups; k++) {
         const char *column = base + k * size;
         const lanes_t *lanes = &s[k / 4];
@@ -296,39 +303,35 @@ FAST void nl_fast_pair(column_t *c, const char *base, Py_ssize_t n, Py_ssize_t r
     finish_columns(c, s, 2, base, n, rs, from_float32, squares, scratch);
 }
 
-/* The lanes of groups lanes_t, all from one column, as one lane (copied to every lane). */
-static void merge_lanes(lanes_t *s, int groups) {
+/* The four lanes of s[0], all from one column, as one lane, copied to every lane of s. */
+static void merge_lanes(lanes_t s[2]) {
     lanes_t *all = &s[0];
-    for (int k = 1; k < 4 * groups; k++) {
-        const lanes_t *g = &s[k / 4];
-        int at = k % 4;
-        all->lo[0] = g->lo[at] < all->lo[0] ? g->lo[at] : all->lo[0];
-        all->hi[0] = g->hi[at] > all->hi[0] ? g->hi[at] : all->hi[0];
-        all->amin[0] = g->amin[at] < all->amin[0] ? g->amin[at] : all->amin[0];
+    for (int k = 1; k < 4; k++) {
+        all->lo[0] = all->lo[k] < all->lo[0] ? all->lo[k] : all->lo[0];
+        all->hi[0] = all->hi[k] > all->hi[0] ? all->hi[k] : all->hi[0];
+        all->amin[0] = all->amin[k] < all->amin[0] ? all->amin[k] : all->amin[0];
     }
-    for (int k = 1; k < 4 * groups; k++) {
+    for (int k = 1; k < 8; k++) {
         lanes_t *g = &s[k / 4];
-        int at = k % 4;
-        g->lo[at] = all->lo[0], g->hi[at] = all->hi[0], g->amin[at] = all->amin[0];
+        g->lo[k % 4] = all->lo[0], g->hi[k % 4] = all->hi[0], g->amin[k % 4] = all->amin[0];
     }
 }
 
-/* n rows of one contiguous column: lanes of four adjacent rows (eight with AVX-512). */
+/* n rows of one contiguous column: one scan of its values, four at a time, then lanes of
+ * four adjacent rows (eight with AVX-512) for the level sums. */
 FAST void nl_fast_column(column_t *c, const char *x, Py_ssize_t n, int from_float32, int squares,
                          double *scratch) {
     int groups = wide ? 2 : 1, lanes = 4 * groups;
     Py_ssize_t size = from_float32 ? 4 : 8, steps = n / lanes, rows = lanes * steps;
     if (steps) {
         lanes_t s[2];
-        for (int g = 0; g < groups; g++) {
-            if (from_float32) scan_lanes(&s[g], x + 4 * g * size, lanes * size, steps, 1);
-            else scan_lanes(&s[g], x + 4 * g * size, lanes * size, steps, 0);
-        }
-        merge_lanes(s, groups);
+        if (from_float32) scan_lanes(&s[0], x, 4 * size, rows / 4, 1);
+        else scan_lanes(&s[0], x, 4 * size, rows / 4, 0);
+        merge_lanes(s);
         double sums[3 * MAX_LEVELS][8];
         levels_t plan;
         int done = lane_sums(sums, &plan, s, groups, x, 4 * size, lanes * size, steps, from_float32,
-                             squares);
+                             squares, 1);
         if (done == (1 << lanes) - 1) {
             commit_extrema(c, s[0].lo[0], s[0].hi[0], rows);
             if (s[0].lo[0] == 0.0 || s[0].hi[0] == 0.0) note_zero_signs(c, x, rows, size, from_float32);
