@@ -599,9 +599,13 @@ static PyMethodDef methods[] = {
      "sort_pairs(hashes, rows, most): sorts uint64 hashes (each <= most) in place with their "
      "int64 rows."},
     {"gather_rows", nl_gather_rows, METH_VARARGS,
-     "gather_rows(data, picked, out, canonical, first, last): out[j, i] = data[picked[i], j] "
-     "in float64 for i in [first, last), the first `canonical` columns as the row hash reads "
-     "them."},
+     "gather_rows(data, picked, out, pitch, canonical, first, last): data[picked[i], j] in "
+     "float64 for i in [first, last), at out[i * pitch + j] for a row-major matrix "
+     "(rows_adjacent), else at out[j * pitch + i]; the first `canonical` columns as the row "
+     "hash reads them."},
+    {"rows_adjacent", nl_rows_adjacent_py, METH_VARARGS,
+     "rows_adjacent(data) -> bool: whether gather_rows writes data's rows row by row (a "
+     "matrix whose rows hold adjacent values) rather than column by column."},
     {"affine", nl_affine, METH_VARARGS,
      "affine(src2d, dst2d, centers, scales) -> per column (nan, inf, overflow) counts."},
     {"row_hash", row_hash, METH_VARARGS,

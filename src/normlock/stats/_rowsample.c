@@ -7,15 +7,15 @@
  * bucket, put in order by insertion; a bucket of many (repeated rows hash alike) is
  * sorted the same way on its own range, down to runs of equal hashes.
  *
- * gather_rows copies the values of the picked rows into a row-major float64 buffer,
- * writing the first `canonical` columns as the row hash reads them: -0.0 as +0.0 and
- * every NaN as one NaN.
+ * gather_rows copies the values of the picked rows into a float64 buffer laid out as the
+ * source is (row-major for a matrix of adjacent values, column-major for columns), so
+ * that both sides of the copy run through memory in order; it writes the first
+ * `canonical` columns as the row hash reads them: -0.0 as +0.0 and every NaN as one NaN.
  */
 #include "_moments.h"
 
 #include <pthread.h>
 
-#define TILE 128 /* rows gathered together, column after column */
 #define FANOUT_BITS 8 /* buckets of a pass over more than LOCAL pairs: 256 write streams */
 #define LOCAL 2048 /* pairs sorted in cache by one pass into about as many buckets */
 
@@ -178,33 +178,63 @@ static inline double canonical_value(double v) {
 COPY_ROWS(copy_rows32, float)
 COPY_ROWS(copy_rows64, double)
 
-/* Rows picked[first..last) into out (row-major, `pitch` values a row): row by row for a
- * matrix with adjacent values, else in tiles of rows that stay in cache, column by
- * column. The first `canonical` columns as the row hash reads them. */
+/* Rows at[first..last) of one column (values `stride` bytes apart) into to[first..last),
+ * as float64, as the row hash reads them with `canonical`. */
+#define COPY_COLUMN(NAME, T)                                                                 \
+    static void NAME(const char *column, Py_ssize_t stride, const int64_t *at, double *to,  \
+                     int canonical, Py_ssize_t first, Py_ssize_t last) {                    \
+        if (canonical)                                                                       \
+            for (Py_ssize_t i = first; i < last; i++)                                        \
+                to[i] = canonical_value((double)*(const T *)(column + at[i] * stride));      \
+        else                                                                                 \
+            for (Py_ssize_t i = first; i < last; i++)                                        \
+                to[i] = (double)*(const T *)(column + at[i] * stride);                       \
+    }
+COPY_COLUMN(copy_column32, float)
+COPY_COLUMN(copy_column64, double)
+
+/* Rows picked[first..last) into out: for a matrix with adjacent values, row-major (row i
+ * at out + i * pitch), row by row; for columns, column-major (column j at out + j *
+ * pitch), column by column. The first `canonical` columns as the row hash reads them. */
 static void gather(const source_t *s, const int64_t *at, double *out, Py_ssize_t pitch,
                    Py_ssize_t canonical, Py_ssize_t first, Py_ssize_t last) {
-    if (s->matrix && s->cs == (s->from_float32 ? 4 : 8)) {
+    if (nl_rows_adjacent(s)) {
         if (s->from_float32)
             copy_rows32(s->column[0], s->rs, s->cols, at, out, pitch, canonical, first, last);
         else
             copy_rows64(s->column[0], s->rs, s->cols, at, out, pitch, canonical, first, last);
         return;
     }
-    for (Py_ssize_t tile = first; tile < last; tile += TILE) {
-        Py_ssize_t end = tile + TILE < last ? tile + TILE : last;
-        for (Py_ssize_t j = 0; j < s->cols; j++)
-            for (Py_ssize_t i = tile; i < end; i++) {
-                double v = source_value(s, j, at[i]);
-                out[i * pitch + j] = j < canonical ? canonical_value(v) : v;
-            }
+    for (Py_ssize_t j = 0; j < s->cols; j++) {
+        if (s->is32[j])
+            copy_column32(s->column[j], s->stride[j], at, out + j * pitch, j < canonical, first, last);
+        else
+            copy_column64(s->column[j], s->stride[j], at, out + j * pitch, j < canonical, first, last);
     }
 }
 
-/* gather_rows(data, picked, out, pitch, canonical, first, last): for the picked rows
- * picked[first..last) (int64) of a 2-D array or a list of columns, out[i * pitch + j] =
- * float64(data[picked[i], j]), out being a C-ordered float64 buffer of len(picked) rows
- * of `pitch` >= columns values; the first `canonical` columns as the row hash reads
- * them. The GIL is released. */
+/* gather_rows(data, picked, out, pitch, canonical, first, last): the picked rows
+ * picked[first..last) (int64) of a 2-D array or a list of columns into the float64
+ * buffer out: for a matrix whose rows hold adjacent values (see rows_adjacent()), row i
+ * at out[i * pitch] (pitch >= columns), else column j at out[j * pitch] (pitch >=
+ * len(picked)); the first `canonical` columns as the row hash reads them. The GIL is
+ * released. */
+/* rows_adjacent(data) -> bool: whether gather_rows lays data's rows out row by row. */
+PyObject *nl_rows_adjacent_py(PyObject *self, PyObject *args) {
+    PyObject *data;
+    if (!PyArg_ParseTuple(args, "O", &data)) return NULL;
+    source_t s;
+    Py_buffer *views = NULL;
+    Py_ssize_t opened = nl_open_source(data, &s, &views);
+    if (opened < 0) {
+        nl_close_source(&s, views, 0);
+        return NULL;
+    }
+    int adjacent = nl_rows_adjacent(&s);
+    nl_close_source(&s, views, opened);
+    return PyBool_FromLong(adjacent);
+}
+
 PyObject *nl_gather_rows(PyObject *self, PyObject *args) {
     PyObject *data, *picked_obj, *out_obj;
     Py_ssize_t pitch, canonical, first, last;
@@ -229,7 +259,8 @@ PyObject *nl_gather_rows(PyObject *self, PyObject *args) {
     }
     Py_ssize_t k = picked.len / 8;
     const int64_t *at = picked.buf;
-    int bad = pitch < s.cols || out.len != pitch * k * 8 || first < 0 || last > k || first > last;
+    Py_ssize_t lines = nl_rows_adjacent(&s) ? k : s.cols, width = nl_rows_adjacent(&s) ? s.cols : k;
+    int bad = pitch < width || out.len < pitch * lines * 8 || first < 0 || last > k || first > last;
     for (Py_ssize_t i = first; i < last && !bad; i++) bad = at[i] < 0 || at[i] >= s.rows;
     if (bad) {
         PyErr_SetString(PyExc_ValueError, "gather_rows: rows out of range or output of the wrong size");

@@ -350,18 +350,27 @@ def gather_rows(
     block: np.ndarray | Sequence[np.ndarray], picked: np.ndarray, spare: int = 0
 ) -> np.ndarray:
     """The float64 values of ``block``'s rows ``picked`` (a 2-D float array or a list of
-    float columns) as a C-ordered ``(len(picked), columns + spare)`` array, as the row hash
-    reads them (-0.0 as +0.0, every NaN as one NaN); the ``spare`` last columns are left
-    for the caller to fill. Rows in increasing order read memory in order."""
+    float columns) as a ``(len(picked), columns + spare)`` array, as the row hash reads
+    them (-0.0 as +0.0, every NaN as one NaN); the ``spare`` last columns are left for the
+    caller to fill. The array is laid out as the block is (C-ordered for a matrix whose
+    rows hold adjacent values, else F-ordered), so that rows in increasing order are read
+    and written in memory order."""
     data = readable(block) if isinstance(block, np.ndarray) else [readable(c) for c in block]
     columns = list(data.T) if isinstance(data, np.ndarray) else data
     picked = np.ascontiguousarray(picked, dtype=np.int64)
-    width = len(columns) + spare
-    out = np.empty((len(picked), width))
-    if _moments is not None and columns and all(c.dtype in _FLOATS for c in columns):
+    width, rows = len(columns) + spare, len(picked)
+    compiled = _moments is not None and columns and all(c.dtype in _FLOATS for c in columns)
+    if compiled and _moments.rows_adjacent(data):
+        out = np.empty((rows, width))
+        pitch = width
+    else:
+        out = np.empty((width, rows)).T  # F-ordered: each column contiguous
+        pitch = rows
+    if compiled:
+        buffer = out if out.flags.c_contiguous else out.T
         run_parallel(
-            lambda r: _moments.gather_rows(data, picked, out, width, len(columns), *r),
-            row_ranges(len(picked)),
+            lambda r: _moments.gather_rows(data, picked, buffer, pitch, len(columns), *r),
+            row_ranges(rows),
         )
         return out
     gathered = out[:, : len(columns)]
