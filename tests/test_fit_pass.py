@@ -148,3 +148,43 @@ def test_reference_std_past_the_sample_is_its_estimate_and_stays_partition_proof
 def whole_mean(values: np.ndarray) -> float:
     mean, _ = exact_mean_variance(values, 0)
     return mean.numerator / mean.denominator
+
+
+finite_values = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 1.0, np.nextafter(1.0, 2.0)]),
+)
+
+
+@given(
+    st.lists(st.lists(finite_values, max_size=80), min_size=1, max_size=4),
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=8),
+    st.booleans(),
+)
+def test_selected_quantiles_are_numpys_of_every_part_in_total_order(parts, probabilities, f32):
+    """Radix selection over several arrays: the same bits as numpy's linear quantiles of
+    their values sorted in total order (-0.0 before +0.0), float32 parts widened exactly."""
+    from normlock.stats.quantiles import linear_quantiles, selected_quantiles, total_order
+
+    arrays = [np.array(p, dtype=np.float64) for p in parts]
+    if f32:
+        with np.errstate(over="ignore"):
+            arrays = [a.astype(np.float32) for a in arrays]
+        arrays = [a[np.isfinite(a)] for a in arrays]
+    every = np.concatenate([a.astype(np.float64) for a in arrays])
+    if not every.size:
+        return
+    wanted = np.array(probabilities)
+    expected = linear_quantiles(total_order(every), wanted)
+    got = selected_quantiles(arrays, wanted)
+    assert np.array_equal(got.view(np.uint64), expected.view(np.uint64))
+
+
+def test_selection_of_a_million_values_with_many_repeats() -> None:
+    from normlock.stats.quantiles import selected_quantiles
+
+    rng = np.random.default_rng(10)
+    values = np.round(rng.normal(0, 3, 1_000_000), 1)  # few distinct values, each repeated
+    probabilities = np.array([0.0, 0.01, 0.25, 0.5, 0.75, 0.99, 1.0])
+    got = selected_quantiles([values[:300_000], values[300_000:]], probabilities)
+    assert np.array_equal(got, np.quantile(values, probabilities))

@@ -12,6 +12,7 @@ chunks give the same lock.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -179,7 +180,7 @@ class _Group:
         """After the pass added a chunk's ``columns`` to the moments: check their NaN and
         infinite values against the policies, summarize their values after each prefix,
         and keep the values the chains keep."""
-        self._check_policies(columns, origin)
+        chunk = self._check_policies(columns, origin)
         staged = {
             j: run_steps(s.spec.name, list(s.prefix), columns[j], origin)
             for j, s in enumerate(self.states)
@@ -188,17 +189,15 @@ class _Group:
         if staged:
             self.staged.update(list(staged.values()))
         wanted = [j for j, s in enumerate(self.states) if s.values is not None]
-        # float64 copies of the raw columns kept (on all cores); a prefix's output is one
-        copies = run_parallel(
-            lambda j: staged[j] if j in staged else np.array(columns[j], dtype=np.float64),
-            wanted,
-        )
-        for j, values in zip(wanted, copies, strict=True):
-            self.states[j].values = _taking(self.states[j].values, values)
+        copied = _copies([columns[j] for j in wanted if j not in staged])
+        for j in wanted:  # a prefix's output is a copy already
+            values = staged[j] if j in staged else next(copied)
+            finite = None if j in staged else int(chunk[j, 0])  # the raw values' count
+            self.states[j].values = _taking(self.states[j].values, values, finite)
 
-    def _check_policies(self, columns: list[np.ndarray], origin: Origin) -> None:
+    def _check_policies(self, columns: list[np.ndarray], origin: Origin) -> np.ndarray:
         """Raise for the chunk's NaN or infinite values a feature's policy forbids (found
-        by the counts the pass added)."""
+        by the counts the pass added); return those counts (finite, NaN, +inf, -inf)."""
         counts = self.moments.counts()
         chunk, self.counts = counts - self.counts, counts
         nan, inf = chunk[:, 1], chunk[:, 2] + chunk[:, 3]
@@ -216,6 +215,7 @@ class _Group:
                         f"in this chunk) but its policy forbids it; clean the data or set "
                         f"{option}='keep' in the spec"
                     )
+        return chunk
 
     def references(self) -> list[Summary]:
         """Each feature's summary of its raw values (counts, extrema, exact sums; the sum
@@ -396,16 +396,34 @@ def _below(ascending: np.ndarray, cut: int) -> int:
     return len(ascending) if cut >= 2**64 else int(np.searchsorted(ascending, np.uint64(cut)))
 
 
-def _taking(store: QuantileStore | None, values: np.ndarray) -> QuantileStore | None:
-    """``store`` with the finite ``values`` (float64) added; None once they would pass its
-    limit (the chain then reads the sample)."""
+def _copies(columns: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """float64 copies of equal-length ``columns``, in order: the columns of one F-ordered
+    array, made in one allocation (fresh pages fault in one at a time, which costs more
+    than the copy where an allocation of each column's size gets its own pages)."""
+    if not columns:
+        return iter(())
+    block = np.empty((len(columns), len(columns[0])))
+    run_parallel(lambda j: np.copyto(block[j], columns[j]), range(len(columns)))
+    return iter(block)
+
+
+def _taking(
+    store: QuantileStore | None, values: np.ndarray, finite: int | None = None
+) -> QuantileStore | None:
+    """``store`` with the finite ``values`` (float64; ``finite`` of them, when the caller
+    knows how many) added; None once they would pass its limit (the chain then reads the
+    sample)."""
     if store is None:
         return None
-    finite = np.isfinite(values)
-    count = int(finite.sum())
-    if store.count + count > store.limit:
+    mask = None
+    if finite is None:
+        mask = np.isfinite(values)
+        finite = int(mask.sum())
+    if store.count + finite > store.limit:
         return None
-    return store.taking(values if count == values.size else values[finite])
+    if finite == values.size:
+        return store.taking(values)
+    return store.taking(values[np.isfinite(values) if mask is None else mask])
 
 
 def run_steps(name: str, steps: list[Step], raw: np.ndarray, origin: Origin) -> np.ndarray:

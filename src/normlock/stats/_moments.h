@@ -167,6 +167,9 @@ PyObject *nl_sort_pairs(PyObject *self, PyObject *args);
 PyObject *nl_gather_rows(PyObject *self, PyObject *args);
 PyObject *nl_rows_adjacent_py(PyObject *self, PyObject *args);
 
+/* select(parts, ranks) (_select.c): order statistics by radix selection. */
+PyObject *nl_select(PyObject *self, PyObject *args);
+
 /* affine(src, dst, centers, scales) -> per column (nan, inf, overflow) counts (_affine.c). */
 PyObject *nl_affine(PyObject *self, PyObject *args);
 

@@ -30,6 +30,11 @@ from typing import Any
 
 import numpy as np
 
+try:
+    from normlock.stats import _moments as _kernel
+except ImportError:  # pragma: no cover - only without a C compiler at install time
+    _kernel = None
+
 DEFAULT_EXACT_LIMIT = 1_000_000
 """Values per feature kept exactly before switching to the sample."""
 
@@ -101,27 +106,37 @@ def linear_quantiles_of(
     return out
 
 
-def selected_quantiles(values: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-    """:func:`linear_quantiles` of unsorted finite ``values`` by selection (linear time,
-    no sort): ``values`` is partitioned in place, its multiset unchanged. A zero picked
-    gets the sign it has in total order (-0.0 before +0.0)."""
-    last = values.size - 1
-    placed: list[bool] = []
+def selected_quantiles(parts: Sequence[np.ndarray], probabilities: np.ndarray) -> np.ndarray:
+    """:func:`linear_quantiles` of the unsorted finite values of the arrays ``parts`` by
+    selection (linear time, no sort, the arrays unchanged): the compiled radix selection,
+    or without it numpy's partition of a copy. Order statistics are in total order (-0.0
+    before +0.0)."""
+    size = sum(len(p) for p in parts)
+    last = size - 1
+    found: dict[int, float] = {}
 
     def order_statistic(ranks: np.ndarray) -> np.ndarray:
-        if not placed:  # one selection places every rank the quantiles read: r and r + 1
-            values.partition(np.unique(np.concatenate([ranks, np.minimum(ranks + 1, last)])))
-            placed.append(True)
-        picked = values[ranks]
-        zeros = picked == 0.0
-        if zeros.any():
-            negative = int(
-                np.count_nonzero((values < 0.0) | ((values == 0.0) & np.signbit(values)))
-            )
-            picked[zeros] = np.where(ranks[zeros] < negative, -0.0, 0.0)
-        return picked
+        if not found:  # one selection finds every rank the quantiles read: r and r + 1
+            wanted = np.unique(np.concatenate([ranks, np.minimum(ranks + 1, last)]))
+            found.update(zip(wanted.tolist(), _select(parts, wanted).tolist(), strict=True))
+        return np.array([found[r] for r in ranks.tolist()], dtype=np.float64)
 
-    return linear_quantiles_of(order_statistic, values.size, probabilities)
+    return linear_quantiles_of(order_statistic, size, probabilities)
+
+
+def _select(parts: Sequence[np.ndarray], ranks: np.ndarray) -> np.ndarray:
+    """The values of the ascending ``ranks`` among every value of ``parts``, in total
+    order."""
+    if _kernel is not None and all(p.dtype in (np.float32, np.float64) for p in parts):
+        return np.frombuffer(_kernel.select(list(parts), ranks.astype(np.int64)), np.float64)
+    values = np.concatenate(parts).astype(np.float64)
+    values.partition(ranks)
+    picked = values[ranks]
+    zeros = picked == 0.0
+    if zeros.any():  # the sign each zero has in total order
+        negative = int(np.count_nonzero((values < 0.0) | ((values == 0.0) & np.signbit(values))))
+        picked[zeros] = np.where(ranks[zeros] < negative, -0.0, 0.0)
+    return picked
 
 
 @dataclass(frozen=True)
@@ -338,10 +353,8 @@ class QuantileStore:
         if self.count == 0:
             return np.full(probabilities.shape, np.nan)
         if self.parts is not None and "sorted" not in self._cache and probabilities.size <= 8:
-            # a few exact quantiles: select them (linear time) instead of sorting; the
-            # store's own arrays may be reordered, their values stay the same
-            values = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
-            return selected_quantiles(values, probabilities)
+            # a few exact quantiles: select them (linear time) instead of sorting
+            return selected_quantiles(self.parts, probabilities)
         return linear_quantiles(self.sorted_values(), probabilities)
 
     def to_dict(self) -> dict[str, Any]:
