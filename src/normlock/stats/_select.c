@@ -5,17 +5,18 @@
  *
  * Each value maps to a 64-bit key that orders as the values do (the sign bit flipped for
  * positive values, every bit for negative ones). A pass counts the keys by their top 11
- * bits; only the buckets that hold a wanted rank are searched further, on their next 11
- * bits, down to a few keys (sorted by insertion) or to keys that are all equal. The first
- * pass reads the data, the rest ever smaller buckets: linear time.
+ * bits; only the buckets that hold a wanted rank are searched further, on their next bits
+ * (a digit of fewer bits for fewer keys), down to a few keys (sorted by insertion) or to
+ * keys that are all equal. The first pass reads the data, the rest ever smaller buckets:
+ * linear time.
  */
 #include "_moments.h"
 
 #define DIGIT_BITS 11
 #define DIGITS (1 << DIGIT_BITS)
-#define DEPTH 7  /* digits of a 64-bit key: shifts 53, 42, 31, 20, 9, then 0 */
+#define DEPTH 16 /* digits of a 64-bit key: 11 bits first, then 4 to 11 bits a level */
 #define FEW 32   /* keys a bucket holds when insertion finishes it */
-#define RANKS 64 /* ranks one search looks for */
+#define RANKS 256 /* ranks one search looks for */
 
 static inline uint64_t order_key(double v) {
     uint64_t bits;
@@ -39,24 +40,24 @@ static void insertion(uint64_t *key, Py_ssize_t n) {
     }
 }
 
-/* Where the ranks rank[0..m) (ascending) fall among buckets whose counts start (DIGITS + 1
- * entries, cumulative) gives: want[d] is set for each bucket that holds one. */
-static void wanted_buckets(const Py_ssize_t *start, const int64_t *rank, Py_ssize_t m,
+/* Where the ranks rank[0..m) (ascending) fall among `digits` buckets whose counts start
+ * (digits + 1 entries, cumulative) gives: want[d] is set for each bucket that holds one. */
+static void wanted_buckets(const Py_ssize_t *start, int digits, const int64_t *rank, Py_ssize_t m,
                            unsigned char *want) {
-    memset(want, 0, DIGITS);
+    memset(want, 0, digits);
     for (Py_ssize_t r = 0, d = 0; r < m; r++) {
         while (start[d + 1] <= rank[r]) d++;
         want[d] = 1;
     }
 }
 
-static void select_keys(uint64_t *key, Py_ssize_t n, int shift, const int64_t *rank, Py_ssize_t m,
-                        uint64_t *found, uint64_t *tmp, Py_ssize_t *start);
+static void select_keys(uint64_t *key, Py_ssize_t n, int bits, const int64_t *rank, Py_ssize_t m,
+                        uint64_t *found, uint64_t *tmp, Py_ssize_t *counts);
 
 /* The ranks of each wanted bucket, whose keys lie in order of bucket at key (bucket d,
- * if wanted, at key + offset[d]), each searched on the digit at `shift`. */
+ * if wanted, at key + offset[d]), each searched on its `bits` low bits. */
 static void select_buckets(uint64_t *key, const Py_ssize_t *start, const Py_ssize_t *offset,
-                           int shift, const int64_t *rank, Py_ssize_t m, uint64_t *found,
+                           int bits, const int64_t *rank, Py_ssize_t m, uint64_t *found,
                            uint64_t *tmp, Py_ssize_t *counts) {
     int64_t local[RANKS];
     for (Py_ssize_t r = 0, d = 0; r < m;) { /* the ranks of one bucket at a time */
@@ -64,22 +65,26 @@ static void select_buckets(uint64_t *key, const Py_ssize_t *start, const Py_ssiz
         Py_ssize_t some = 0;
         for (; r + some < m && rank[r + some] < start[d + 1]; some++)
             local[some] = rank[r + some] - start[d];
-        select_keys(key + offset[d], start[d + 1] - start[d], shift, local, some, found + r, tmp,
+        select_keys(key + offset[d], start[d + 1] - start[d], bits, local, some, found + r, tmp,
                     counts);
         r += some;
     }
 }
 
-static int next_shift(int shift) {
-    return shift == 0 ? -1 : (shift > DIGIT_BITS ? shift - DIGIT_BITS : 0);
+/* The digit width for n keys of which `bits` low bits differ: about n / 8 buckets, from
+ * 16 to DIGITS, so that a small bucket does not clear thousands of counts. */
+static int digit_bits(Py_ssize_t n, int bits) {
+    int width = 4;
+    while (width < DIGIT_BITS && ((Py_ssize_t)8 << width) < n) width++;
+    return width < bits ? width : bits;
 }
 
 /* The keys of ranks rank[0..m) (ascending, all < n, m <= RANKS) among key[0..n), whose
- * bits above the digit at `shift` are all equal (shift < 0: every bit), into found[0..m).
- * key[] and tmp[] (n keys) are overwritten; counts holds the counts of every level. */
-static void select_keys(uint64_t *key, Py_ssize_t n, int shift, const int64_t *rank, Py_ssize_t m,
+ * bits above their `bits` low ones are all equal (bits == 0: every bit), into
+ * found[0..m). key[] and tmp[] (n keys) are overwritten; counts holds every level's. */
+static void select_keys(uint64_t *key, Py_ssize_t n, int bits, const int64_t *rank, Py_ssize_t m,
                         uint64_t *found, uint64_t *tmp, Py_ssize_t *counts) {
-    if (shift < 0) { /* all equal */
+    if (bits == 0) { /* all equal */
         for (Py_ssize_t r = 0; r < m; r++) found[r] = key[0];
         return;
     }
@@ -88,27 +93,27 @@ static void select_keys(uint64_t *key, Py_ssize_t n, int shift, const int64_t *r
         for (Py_ssize_t r = 0; r < m; r++) found[r] = key[rank[r]];
         return;
     }
-    Py_ssize_t *start = counts, *offset = counts + DIGITS + 1;
-    memset(start, 0, (DIGITS + 1) * sizeof *start);
-    for (Py_ssize_t i = 0; i < n; i++) start[((key[i] >> shift) & (DIGITS - 1)) + 1]++;
-    for (int d = 0; d < DIGITS; d++) start[d + 1] += start[d];
-    int first = (int)((key[0] >> shift) & (DIGITS - 1));
+    int width = digit_bits(n, bits), shift = bits - width, digits = 1 << width;
+    Py_ssize_t *start = counts, *offset = counts + digits + 1;
+    memset(start, 0, (digits + 1) * sizeof *start);
+    for (Py_ssize_t i = 0; i < n; i++) start[((key[i] >> shift) & (digits - 1)) + 1]++;
+    for (int d = 0; d < digits; d++) start[d + 1] += start[d];
+    int first = (int)((key[0] >> shift) & (digits - 1));
     if (start[first + 1] - start[first] == n) { /* one bucket: the next digit */
-        select_keys(key, n, next_shift(shift), rank, m, found, tmp, counts);
+        select_keys(key, n, shift, rank, m, found, tmp, counts);
         return;
     }
     unsigned char want[DIGITS];
-    wanted_buckets(start, rank, m, want);
+    wanted_buckets(start, digits, rank, m, want);
     Py_ssize_t at[DIGITS], size = 0;
-    for (int d = 0; d < DIGITS; d++) /* the wanted buckets' keys, one after another, in tmp */
+    for (int d = 0; d < digits; d++) /* the wanted buckets' keys, one after another, in tmp */
         if (want[d]) offset[d] = at[d] = size, size += start[d + 1] - start[d];
     for (Py_ssize_t i = 0; i < n; i++) {
-        int d = (int)((key[i] >> shift) & (DIGITS - 1));
+        int d = (int)((key[i] >> shift) & (digits - 1));
         if (want[d]) tmp[at[d]++] = key[i];
     }
     /* the next level searches tmp, with key[] as its scratch */
-    select_buckets(tmp, start, offset, next_shift(shift), rank, m, found, key,
-                   counts + 2 * (DIGITS + 1));
+    select_buckets(tmp, start, offset, shift, rank, m, found, key, counts + 2 * (digits + 1));
 }
 
 /* BODY for each value of parts[0..count), its order key in `key`. */
@@ -135,14 +140,14 @@ static int select_values(const Py_buffer *parts, Py_ssize_t count, const int64_t
     EACH_KEY(parts, count, start[(key >> shift) + 1]++;)
     for (int d = 0; d < DIGITS; d++) start[d + 1] += start[d];
     unsigned char want[DIGITS];
-    wanted_buckets(start, rank, m, want);
+    wanted_buckets(start, DIGITS, rank, m, want);
     for (int d = 0; d < DIGITS; d++)
         if (want[d]) offset[d] = at[d] = size, size += start[d + 1] - start[d];
     uint64_t *bucketed = PyMem_RawMalloc((2 * size + 1) * sizeof(uint64_t));
     if (!bucketed) return -1;
     EACH_KEY(parts, count, if (want[key >> shift]) bucketed[at[key >> shift]++] = key;)
     uint64_t found[RANKS];
-    select_buckets(bucketed, start, offset, next_shift(shift), rank, m, found, bucketed + size,
+    select_buckets(bucketed, start, offset, shift, rank, m, found, bucketed + size,
                    counts + 2 * (DIGITS + 1));
     for (Py_ssize_t r = 0; r < m; r++) values[r] = key_value(found[r]);
     PyMem_RawFree(bucketed);

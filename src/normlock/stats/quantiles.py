@@ -352,7 +352,7 @@ class QuantileStore:
         probabilities = np.asarray(probabilities, dtype=np.float64)
         if self.count == 0:
             return np.full(probabilities.shape, np.nan)
-        if self.parts is not None and "sorted" not in self._cache and probabilities.size <= 8:
+        if self.parts is not None and "sorted" not in self._cache and probabilities.size <= 128:
             # a few exact quantiles: select them (linear time) instead of sorting
             return selected_quantiles(self.parts, probabilities)
         return linear_quantiles(self.sorted_values(), probabilities)

@@ -34,6 +34,7 @@ from normlock.stats.quantiles import (
     CONFIDENCE,
     DEFAULT_SAMPLE_SIZE,
     linear_quantiles_of,
+    selected_quantiles,
     total_order,
 )
 
@@ -62,8 +63,8 @@ class HashSample:
         k: distinct rows kept at most.
         hashes: their 64-bit hashes (``uint64``).
         counts: how often each kept row occurred (``int64``).
-        values: the kept rows' values (``float64``, rows x columns), the carried columns
-            last.
+        values: the kept rows' values (``float64``, rows x columns, each column
+            contiguous), the carried columns last.
         carried: how many of the last columns are carried, not hashed.
     """
 
@@ -165,13 +166,13 @@ class HashSample:
 
     def _with(self, hashes: np.ndarray, counts: np.ndarray, values: np.ndarray) -> HashSample:
         if self.saturated:  # rows above the largest kept hash cannot enter
-            below = hashes <= self.largest
-            hashes, counts, values = hashes[below], counts[below], values[below]
+            below = np.flatnonzero(hashes <= self.largest)
+            hashes, counts, values = hashes[below], counts[below], _rows(values, below)
         if len(self.hashes) and len(hashes):
             hashes, counts, values = self._distinct(
                 np.concatenate([self.hashes, hashes]),
                 np.concatenate([self.counts, counts]),
-                np.concatenate([self.values, values]),
+                np.concatenate([self.values.T, values.T], axis=1).T,  # column-major still
             )
         elif not len(hashes):
             return self
@@ -207,8 +208,8 @@ class HashSample:
         order, starts = self._grouped(hashes, [carried[:, j] for j in range(self.carried)])
         firsts = order[starts]
         if len(starts) == len(order):
-            return hashes[firsts], counts[firsts], values[firsts]
-        return hashes[firsts], np.add.reduceat(counts[order], starts), values[firsts]
+            return hashes[firsts], counts[firsts], _rows(values, firsts)
+        return hashes[firsts], np.add.reduceat(counts[order], starts), _rows(values, firsts)
 
     @property
     def rows(self) -> int:
@@ -220,42 +221,56 @@ class HashSample:
         return SampledValues.of(self.values[:, j], self.counts, not self.saturated, limit)
 
 
+def _rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The ``rows`` of a sample's values, column-major as every sample's values are (each
+    column contiguous, as its quantiles read it)."""
+    out = np.empty((len(rows), values.shape[1]), order="F")
+    return np.take(values, rows, axis=0, out=out)
+
+
 def _length(block: np.ndarray | Sequence[np.ndarray]) -> int:
     return block.shape[0] if isinstance(block, np.ndarray) else len(block[0])
 
 
 @dataclass(frozen=True)
 class SampledValues:
-    """One column's finite values in a :class:`HashSample`, sorted, with their counts.
+    """One column's finite values in a :class:`HashSample`, with their counts.
 
-    It answers the quantile queries a method's fit asks of a summary's store.
+    It answers the quantile queries a method's fit asks of a summary's store: by
+    selection (linear time) while no value repeats, else from the values sorted once.
 
     Attributes:
-        sorted: distinct kept values in total order (``-0.0`` before ``+0.0``).
+        values: the distinct kept rows' finite values, in no particular order.
         counts: how often each occurred.
         exact: True when the sample holds every row (quantiles exact).
         limit: the fit's ``exact_limit``, for messages.
     """
 
-    sorted: np.ndarray
+    values: np.ndarray
     counts: np.ndarray
     exact: bool
     limit: int
 
     @classmethod
     def of(cls, values: np.ndarray, counts: np.ndarray, exact: bool, limit: int) -> SampledValues:
-        """The finite ``values``, each occurring ``counts`` times, put in total order."""
+        """The finite ``values``, each occurring ``counts`` times."""
         finite = np.isfinite(values)
         if not finite.all():
             values, counts = values[finite], counts[finite]
+        return cls(values, counts, exact, limit)
+
+    @functools.cached_property
+    def sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        """The values in total order (``-0.0`` before ``+0.0``) and their counts."""
+        values, counts = self.values, self.counts
         if not counts.size or counts.max() == 1:  # no repeats: a plain sort
-            return cls(total_order(values), counts, exact, limit)
+            return total_order(values), counts
         order = np.argsort(values, kind="stable")
         zeros = np.flatnonzero(values[order] == 0.0)  # one run: -0.0 first
         if zeros.size:
             run = order[zeros]
             order[zeros] = run[np.argsort(~np.signbit(values[run]), kind="stable")]
-        return cls(values[order], counts[order], exact, limit)
+        return values[order], counts[order]
 
     @property
     def count(self) -> int:
@@ -274,18 +289,21 @@ class SampledValues:
     def quantiles(self, probabilities: Sequence[float] | np.ndarray) -> np.ndarray:
         """numpy ``linear`` quantiles of the values, each repeated as often as it occurred."""
         probabilities = np.asarray(probabilities, dtype=np.float64)
-        if not self.sorted.size:
+        if not self.values.size:
             return np.full(probabilities.shape, np.nan)
-        ends = np.cumsum(self.counts)
+        if "sorted" not in self.__dict__ and self.counts.max() == 1:
+            return selected_quantiles([self.values], probabilities)
+        ordered, counts = self.sorted
+        ends = np.cumsum(counts)
 
         def order_statistic(ranks: np.ndarray) -> np.ndarray:
-            return self.sorted[np.searchsorted(ends, ranks, side="right")]
+            return ordered[np.searchsorted(ends, ranks, side="right")]
 
         return linear_quantiles_of(order_statistic, int(ends[-1]), probabilities)
 
     def sorted_values(self) -> np.ndarray:
         """Every value, repeats included, in total order."""
-        return np.repeat(self.sorted, self.counts)
+        return np.repeat(*self.sorted)
 
     def exact_sums(self) -> tuple[int, int, int]:
         """The number of values the kept rows stand for, and the exact sums of those
@@ -294,7 +312,7 @@ class SampledValues:
         count = total = squares = 0
         repeats = np.unique(self.counts).tolist()
         for times in repeats:
-            values = self.sorted if len(repeats) == 1 else self.sorted[self.counts == times]
+            values = self.values if len(repeats) == 1 else self.values[self.counts == times]
             (found,) = column_moments([values]).moments
             count += times * found.count
             total += times * found.sum_units
