@@ -150,3 +150,26 @@ def test_saved_files_get_the_umask_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(previous)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=5)
+        | st.dictionaries(st.text(), children, max_size=5)
+    ),
+    max_leaves=40,
+)
+
+
+@given(st.dictionaries(st.text(), json_values, max_size=6))
+def test_the_file_text_is_the_standard_librarys_indented_canonical_json(document) -> None:
+    """The lock file's own writer gives byte for byte what json.dumps(indent=2,
+    sort_keys=True, ensure_ascii=False) gives."""
+    expected = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    assert artifact.render(document) == expected

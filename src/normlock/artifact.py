@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterable
 import os
 import secrets
 from pathlib import Path
@@ -28,17 +29,60 @@ FORMAT_VERSION = 1
 """The newest format this library writes; it reads every version up to this one."""
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_string = json.encoder.encode_basestring  # a JSON string, with ensure_ascii=False
 
 
 def _encode(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
+    """``value`` with its non-finite floats as tokens, tuples as lists and keys as strings."""
+    kind = type(value)
+    if kind is float or isinstance(value, float):
+        if math.isfinite(value):
+            return value
         token = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
         return {"$float": token}
-    if isinstance(value, dict):
+    if kind is dict or isinstance(value, dict):
         return {str(k): _encode(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if kind is list or kind is tuple or isinstance(value, list | tuple):
+        if all(type(v) is float for v in value) and all(map(math.isfinite, value)):
+            return list(value)  # the common case: finite floats, nothing to rewrite
         return [_encode(v) for v in value]
     return value
+
+
+def _indented(value: Any, margin: str = "") -> str:
+    """``json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False)``, for an encoded
+    value (the same text, written without the standard library's item-by-item Python
+    encoder, which the indented form would take)."""
+    if type(value) is dict:
+        if not value:
+            return "{}"
+        inner = margin + "  "
+        items = (f"{inner}{_string(key)}: {_indented(value[key], inner)}" for key in sorted(value))
+        return "{\n" + ",\n".join(items) + "\n" + margin + "}"
+    if type(value) is list:
+        if not value:
+            return "[]"
+        inner = margin + "  "
+        if all(type(v) is float for v in value):
+            parts: Iterable[str] = map(float.__repr__, value)
+        else:
+            parts = (_indented(v, inner) for v in value)
+        return "[\n" + inner + (",\n" + inner).join(parts) + "\n" + margin + "]"
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return float.__repr__(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _decode_object(pairs: list[tuple[str, Any]]) -> Any:
@@ -60,21 +104,18 @@ def _reject_constant(name: str) -> Any:
 
 def canonical(document: dict[str, Any]) -> str:
     """The compact canonical JSON text of a document."""
+    return _compact(_encode(document))
+
+
+def _compact(encoded: Any) -> str:
     return json.dumps(
-        _encode(document),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
+        encoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
 
 
 def render(document: dict[str, Any]) -> str:
     """The file text: the indented canonical JSON plus a final newline."""
-    return (
-        json.dumps(_encode(document), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
-        + "\n"
-    )
+    return _indented(_encode(document)) + "\n"
 
 
 def sha256_hex(text: str) -> str:
@@ -124,14 +165,15 @@ def parse(text: str, *, source: str = "lock") -> dict[str, Any]:
     stored = document.pop("seal", None)
     if not isinstance(stored, str):
         raise LockIntegrityError(f"{source} has no seal; it was not written by normlock")
-    actual = sha256_hex(canonical(document))
+    encoded = _encode(document)  # once, for both checks
+    actual = sha256_hex(_compact(encoded))
     if stored != actual:
         raise LockIntegrityError(
             f"{source} was modified after it was written: its seal is {stored[:12]}..., its "
             f"content hashes to {actual[:12]}.... Do not edit locks by hand; refit, or restore "
             "the original file"
         )
-    if render({**document, "seal": stored}) != text:
+    if _indented({**encoded, "seal": stored}) + "\n" != text:
         raise LockIntegrityError(
             f"{source} was modified after it was written (its formatting or a byte changed "
             "although the content still matches its seal); restore the original file"

@@ -22,6 +22,11 @@ from normlock.methods import get_method
 from normlock.stats.kernel import AffineResult, affine_columns
 
 
+_COMPILED_FROM = 256
+"""Values from which a one-step affine chain takes the compiled pass: for fewer (probes,
+single rows) numpy's few operations cost less than the pass's setup, for the same bits."""
+
+
 @dataclass(frozen=True)
 class Step:
     """One fitted step: the method's name and its parameters."""
@@ -139,7 +144,7 @@ class FeatureLock:
         """The compiled fused pass for a one-step affine chain; None when it does not apply
         or when the input needs an error (the general path then raises it)."""
         affine = self.affine()
-        if affine is None or raw.ndim != 1:
+        if affine is None or raw.ndim != 1 or raw.size < _COMPILED_FROM:
             return None
         result = affine_columns([raw], np.array([affine[0]]), np.array([affine[1]]), out_dtype)
         if result is None or not accepts(self, result, 0):

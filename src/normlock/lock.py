@@ -85,7 +85,7 @@ class Lock:
         Time, provenance and library version are left out, so the same rows fitted in any
         chunking give the same fingerprint (with exact quantiles; see the docs for sketches).
         """
-        return artifact.sha256_hex(artifact.canonical(self._defining()))
+        return _fingerprint_of(self._defining())
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -311,16 +311,17 @@ class Lock:
 
     def to_document(self) -> dict[str, Any]:
         """The sealed JSON-ready document of this lock."""
+        defining = self._defining()
         body = {
             "format": artifact.FORMAT,
-            **self._defining(),
+            **defining,
             "library_version": self.library_version,
             "created_at": self.created_at,
             "spec": self.spec,
             "provenance": self.provenance,
             "model": self.model,
             "probes": self.probes(),
-            "fingerprint": self.fingerprint,
+            "fingerprint": _fingerprint_of(defining),
         }
         if self.row_sketch is not None:
             body["row_sketch"] = self.row_sketch.to_dict()
@@ -407,6 +408,10 @@ class Lock:
         """A copy of this lock tied to a model name (and version)."""
         model = {"name": name} if version is None else {"name": name, "version": version}
         return replace(self, model=model)
+
+
+def _fingerprint_of(defining: dict[str, Any]) -> str:
+    return artifact.sha256_hex(artifact.canonical(defining))
 
 
 def _row_sketch_of(stored: Any, source: str) -> RowSketch | None:

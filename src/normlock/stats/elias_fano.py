@@ -68,8 +68,9 @@ def encode(values: np.ndarray) -> EliasFano:
         raise ValueError("Elias-Fano coding needs strictly increasing values")
     universe = int(values[-1]) + 1
     low_bits = max(0, (universe // count).bit_length() - 1)
-    shifts = np.arange(low_bits - 1, -1, -1, dtype=np.uint64)
-    low = ((values[:, None] >> shifts) & np.uint64(1)).astype(np.uint8)
+    # each value's 64 bits, most significant first: its last low_bits are the low part
+    every_bit = np.unpackbits(values.astype(">u8").view(np.uint8).reshape(count, 8), axis=1)
+    low = every_bit[:, 64 - low_bits :]
     high_parts = (values >> np.uint64(low_bits)).astype(np.int64)
     bits = np.zeros(int(high_parts[-1]) + count, dtype=np.uint8)
     bits[high_parts + np.arange(count)] = 1
@@ -90,10 +91,9 @@ def decode(coded: EliasFano) -> np.ndarray:
     values = high_parts << np.uint64(low_bits)
     if low_bits:
         bits = np.unpackbits(np.frombuffer(coded.low, dtype=np.uint8), count=count * low_bits)
-        weights = np.uint64(1) << np.arange(low_bits - 1, -1, -1, dtype=np.uint64)
-        values |= (bits.reshape(count, low_bits).astype(np.uint64) * weights).sum(
-            axis=1, dtype=np.uint64
-        )
+        every_bit = np.zeros((count, 64), dtype=np.uint8)  # each low part as 64 bits
+        every_bit[:, 64 - low_bits :] = bits.reshape(count, low_bits)
+        values |= np.packbits(every_bit, axis=1).view(">u8").ravel().astype(np.uint64)
     if count > 1 and not bool(np.all(values[1:] > values[:-1])):
         raise ValueError("decoded values are not strictly increasing")
     return values
