@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 

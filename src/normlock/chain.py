@@ -21,7 +21,6 @@ from normlock.errors import NO_ORIGIN, DomainError, InputError, NotInvertibleErr
 from normlock.methods import get_method
 from normlock.stats.kernel import AffineResult, affine_columns
 
-
 _COMPILED_FROM = 256
 """Values from which a one-step affine chain takes the compiled pass: for fewer (probes,
 single rows) numpy's few operations cost less than the pass's setup, for the same bits."""
