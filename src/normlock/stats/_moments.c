@@ -600,11 +600,15 @@ static PyMethodDef methods[] = {
      "int64 rows."},
     {"gather_rows", nl_gather_rows, METH_VARARGS,
      "gather_rows(data, picked, out, pitch, canonical, first, last): data[picked[i], j] in "
-     "float64 at out[j * pitch + i] for i in [first, last); the first `canonical` columns as "
-     "the row hash reads them."},
+     "float64 for i in [first, last), at out[i * pitch + j] for a row-major matrix "
+     "(rows_adjacent), else at out[j * pitch + i]; the first `canonical` columns as the row "
+     "hash reads them."},
     {"select", nl_select, METH_VARARGS,
      "select(parts, ranks) -> bytes: the float64 values of the ascending int64 ranks among "
      "every value of the finite 1-D float32/float64 arrays parts, in total order."},
+    {"rows_adjacent", nl_rows_adjacent_py, METH_VARARGS,
+     "rows_adjacent(data) -> bool: whether gather_rows writes data's rows row by row (a "
+     "matrix whose rows hold adjacent values) rather than column by column."},
     {"affine", nl_affine, METH_VARARGS,
      "affine(src2d, dst2d, centers, scales) -> per column (nan, inf, overflow) counts."},
     {"row_hash", row_hash, METH_VARARGS,

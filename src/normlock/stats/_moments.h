@@ -156,9 +156,16 @@ static inline double source_value(const source_t *s, Py_ssize_t j, Py_ssize_t i)
     return s->is32[j] ? (double)*(const float *)p : *(const double *)p;
 }
 
-/* sort_pairs and gather_rows (_rowsample.c): the row sample's sort and gather. */
+/* Whether a source is a matrix whose rows hold adjacent values (row-major). */
+static inline int nl_rows_adjacent(const source_t *s) {
+    return s->matrix && s->cs == (s->from_float32 ? 4 : 8);
+}
+
+/* sort_pairs, gather_rows and rows_adjacent (_rowsample.c): the row sample's sort and
+ * gather. */
 PyObject *nl_sort_pairs(PyObject *self, PyObject *args);
 PyObject *nl_gather_rows(PyObject *self, PyObject *args);
+PyObject *nl_rows_adjacent_py(PyObject *self, PyObject *args);
 
 /* select(parts, ranks) (_select.c): order statistics by radix selection. */
 PyObject *nl_select(PyObject *self, PyObject *args);

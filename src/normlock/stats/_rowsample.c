@@ -7,9 +7,10 @@
  * bucket, put in order by insertion; a bucket of many (repeated rows hash alike) is
  * sorted the same way on its own range, down to runs of equal hashes.
  *
- * gather_rows copies the values of the picked rows into a column-major float64 buffer
- * (what the quantiles of each column read); it writes the first `canonical` columns as
- * the row hash reads them: -0.0 as +0.0 and every NaN as one NaN.
+ * gather_rows copies the values of the picked rows into a float64 buffer laid out as the
+ * source is (row-major for a matrix of adjacent values, column-major for columns), so
+ * that both sides of the copy run through memory in order; it writes the first
+ * `canonical` columns as the row hash reads them: -0.0 as +0.0 and every NaN as one NaN.
  */
 #include "_moments.h"
 
@@ -160,18 +161,16 @@ static inline double canonical_value(double v) {
     return w;
 }
 
-#define TILE 64 /* rows of a matrix gathered together: they stay in cache, column by column */
-
-/* Rows at[first..last) (last - first <= TILE) of a matrix of adjacent float32 or float64
- * values (rows rs bytes apart) into the row-major tile (cols values a row), as float64,
- * the first `canonical` columns as the row hash reads them. */
+/* Rows at[first..last) of a matrix of adjacent float32 or float64 values (rows rs bytes
+ * apart) into out (`pitch` values a row) as float64, the first `canonical` columns as the
+ * row hash reads them. */
 #define COPY_ROWS(NAME, T)                                                                   \
     __attribute__((target_clones("avx2", "default"))) static void NAME(                     \
-        const char *base, Py_ssize_t rs, Py_ssize_t cols, const int64_t *at, double *tile,  \
-        Py_ssize_t canonical, Py_ssize_t first, Py_ssize_t last) {                          \
+        const char *base, Py_ssize_t rs, Py_ssize_t cols, const int64_t *at, double *out,   \
+        Py_ssize_t pitch, Py_ssize_t canonical, Py_ssize_t first, Py_ssize_t last) {        \
         for (Py_ssize_t i = first; i < last; i++) {                                          \
             const T *restrict row = (const T *)(base + at[i] * rs);                          \
-            double *restrict to = tile + (i - first) * cols;                                 \
+            double *restrict to = out + i * pitch;                                           \
             for (Py_ssize_t j = 0; j < canonical; j++) to[j] = canonical_value((double)row[j]); \
             for (Py_ssize_t j = canonical; j < cols; j++) to[j] = (double)row[j];            \
         }                                                                                    \
@@ -194,20 +193,16 @@ COPY_ROWS(copy_rows64, double)
 COPY_COLUMN(copy_column32, float)
 COPY_COLUMN(copy_column64, double)
 
-/* Rows picked[first..last) into out, column-major (column j at out + j * pitch): for a
- * matrix of adjacent values, TILE rows at a time, copied row by row into `tile` (TILE *
- * columns values) and written from there column by column; else column by column. The
- * first `canonical` columns as the row hash reads them. */
+/* Rows picked[first..last) into out: for a matrix with adjacent values, row-major (row i
+ * at out + i * pitch), row by row; for columns, column-major (column j at out + j *
+ * pitch), column by column. The first `canonical` columns as the row hash reads them. */
 static void gather(const source_t *s, const int64_t *at, double *out, Py_ssize_t pitch,
-                   Py_ssize_t canonical, Py_ssize_t first, Py_ssize_t last, double *tile) {
-    if (s->matrix && s->cs == (s->from_float32 ? 4 : 8) && tile) { /* rows of adjacent values */
-        for (Py_ssize_t from = first; from < last; from += TILE) {
-            Py_ssize_t end = from + TILE < last ? from + TILE : last, rows = end - from;
-            if (s->from_float32) copy_rows32(s->column[0], s->rs, s->cols, at, tile, canonical, from, end);
-            else copy_rows64(s->column[0], s->rs, s->cols, at, tile, canonical, from, end);
-            for (Py_ssize_t j = 0; j < s->cols; j++) /* the tile's columns, each written in order */
-                for (Py_ssize_t i = 0; i < rows; i++) out[j * pitch + from + i] = tile[i * s->cols + j];
-        }
+                   Py_ssize_t canonical, Py_ssize_t first, Py_ssize_t last) {
+    if (nl_rows_adjacent(s)) {
+        if (s->from_float32)
+            copy_rows32(s->column[0], s->rs, s->cols, at, out, pitch, canonical, first, last);
+        else
+            copy_rows64(s->column[0], s->rs, s->cols, at, out, pitch, canonical, first, last);
         return;
     }
     for (Py_ssize_t j = 0; j < s->cols; j++) {
@@ -220,8 +215,26 @@ static void gather(const source_t *s, const int64_t *at, double *out, Py_ssize_t
 
 /* gather_rows(data, picked, out, pitch, canonical, first, last): the picked rows
  * picked[first..last) (int64) of a 2-D array or a list of columns into the float64
- * buffer out, column j at out[j * pitch] (pitch >= len(picked)); the first `canonical`
- * columns as the row hash reads them. The GIL is released. */
+ * buffer out: for a matrix whose rows hold adjacent values (see rows_adjacent()), row i
+ * at out[i * pitch] (pitch >= columns), else column j at out[j * pitch] (pitch >=
+ * len(picked)); the first `canonical` columns as the row hash reads them. The GIL is
+ * released. */
+/* rows_adjacent(data) -> bool: whether gather_rows lays data's rows out row by row. */
+PyObject *nl_rows_adjacent_py(PyObject *self, PyObject *args) {
+    PyObject *data;
+    if (!PyArg_ParseTuple(args, "O", &data)) return NULL;
+    source_t s;
+    Py_buffer *views = NULL;
+    Py_ssize_t opened = nl_open_source(data, &s, &views);
+    if (opened < 0) {
+        nl_close_source(&s, views, 0);
+        return NULL;
+    }
+    int adjacent = nl_rows_adjacent(&s);
+    nl_close_source(&s, views, opened);
+    return PyBool_FromLong(adjacent);
+}
+
 PyObject *nl_gather_rows(PyObject *self, PyObject *args) {
     PyObject *data, *picked_obj, *out_obj;
     Py_ssize_t pitch, canonical, first, last;
@@ -246,16 +259,15 @@ PyObject *nl_gather_rows(PyObject *self, PyObject *args) {
     }
     Py_ssize_t k = picked.len / 8;
     const int64_t *at = picked.buf;
-    int bad = pitch < k || out.len < pitch * s.cols * 8 || first < 0 || last > k || first > last;
+    Py_ssize_t lines = nl_rows_adjacent(&s) ? k : s.cols, width = nl_rows_adjacent(&s) ? s.cols : k;
+    int bad = pitch < width || out.len < pitch * lines * 8 || first < 0 || last > k || first > last;
     for (Py_ssize_t i = first; i < last && !bad; i++) bad = at[i] < 0 || at[i] >= s.rows;
     if (bad) {
         PyErr_SetString(PyExc_ValueError, "gather_rows: rows out of range or output of the wrong size");
     } else {
-        double *tile = PyMem_RawMalloc(TILE * (s.cols ? s.cols : 1) * sizeof(double));
         Py_BEGIN_ALLOW_THREADS
-        gather(&s, at, out.buf, pitch, canonical, first, last, tile);
+        gather(&s, at, out.buf, pitch, canonical, first, last);
         Py_END_ALLOW_THREADS
-        PyMem_RawFree(tile);
     }
     PyBuffer_Release(&picked);
     PyBuffer_Release(&out);

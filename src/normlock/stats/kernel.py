@@ -346,35 +346,39 @@ def sort_pairs(keys: np.ndarray, payload: np.ndarray) -> None:
     payload[:] = payload[order]
 
 
-_SAMPLE_PAD = 24  # values between a gathered array's columns: no two share a cache set
-
-
 def gather_rows(
     block: np.ndarray | Sequence[np.ndarray], picked: np.ndarray, spare: int = 0
 ) -> np.ndarray:
     """The float64 values of ``block``'s rows ``picked`` (a 2-D float array or a list of
-    float columns) as an F-ordered ``(len(picked), columns + spare)`` array (each column
-    contiguous, which is what its quantiles read), as the row hash reads them (-0.0 as
-    +0.0, every NaN as one NaN); the ``spare`` last columns are left for the caller to
-    fill. Rows in increasing order read the block in memory order."""
+    float columns) as a ``(len(picked), columns + spare)`` array, as the row hash reads
+    them (-0.0 as +0.0, every NaN as one NaN); the ``spare`` last columns are left for the
+    caller to fill. The array is laid out as the block is (C-ordered for a matrix whose
+    rows hold adjacent values, else F-ordered), so that rows in increasing order are read
+    and written in memory order."""
     data = readable(block) if isinstance(block, np.ndarray) else [readable(c) for c in block]
     columns = list(data.T) if isinstance(data, np.ndarray) else data
     picked = np.ascontiguousarray(picked, dtype=np.int64)
     width, rows = len(columns) + spare, len(picked)
-    pitch = rows + _SAMPLE_PAD
-    out = np.empty((width, pitch))  # column j at out[j]
-    if _moments is not None and columns and all(c.dtype in _FLOATS for c in columns):
+    compiled = _moments is not None and columns and all(c.dtype in _FLOATS for c in columns)
+    if compiled and _moments.rows_adjacent(data):
+        out = np.empty((rows, width))
+        pitch = width
+    else:
+        out = np.empty((width, rows)).T  # F-ordered: each column contiguous
+        pitch = rows
+    if compiled:
+        buffer = out if out.flags.c_contiguous else out.T
         run_parallel(
-            lambda r: _moments.gather_rows(data, picked, out, pitch, len(columns), *r),
+            lambda r: _moments.gather_rows(data, picked, buffer, pitch, len(columns), *r),
             row_ranges(rows),
         )
-        return out[:, :rows].T
-    gathered = out[: len(columns), :rows]
+        return out
+    gathered = out[:, : len(columns)]
     for j, column in enumerate(columns):
-        gathered[j] = column[picked]
+        gathered[:, j] = column[picked]
     np.add(gathered, 0.0, out=gathered)  # -0.0 + 0.0 is +0.0
     gathered[np.isnan(gathered)] = np.nan
-    return out[:, :rows].T
+    return out
 
 
 def _numpy_moments(block: np.ndarray) -> list[ColumnMoments]:

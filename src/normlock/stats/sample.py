@@ -63,8 +63,8 @@ class HashSample:
         k: distinct rows kept at most.
         hashes: their 64-bit hashes (``uint64``).
         counts: how often each kept row occurred (``int64``).
-        values: the kept rows' values (``float64``, rows x columns, each column
-            contiguous), the carried columns last.
+        values: the kept rows' values (``float64``, rows x columns, laid out as the
+            fitted data was), the carried columns last.
         carried: how many of the last columns are carried, not hashed.
     """
 
@@ -166,13 +166,13 @@ class HashSample:
 
     def _with(self, hashes: np.ndarray, counts: np.ndarray, values: np.ndarray) -> HashSample:
         if self.saturated:  # rows above the largest kept hash cannot enter
-            below = np.flatnonzero(hashes <= self.largest)
-            hashes, counts, values = hashes[below], counts[below], _rows(values, below)
+            below = hashes <= self.largest
+            hashes, counts, values = hashes[below], counts[below], values[below]
         if len(self.hashes) and len(hashes):
             hashes, counts, values = self._distinct(
                 np.concatenate([self.hashes, hashes]),
                 np.concatenate([self.counts, counts]),
-                np.concatenate([self.values.T, values.T], axis=1).T,  # column-major still
+                np.concatenate([self.values, values]),
             )
         elif not len(hashes):
             return self
@@ -208,24 +208,23 @@ class HashSample:
         order, starts = self._grouped(hashes, [carried[:, j] for j in range(self.carried)])
         firsts = order[starts]
         if len(starts) == len(order):
-            return hashes[firsts], counts[firsts], _rows(values, firsts)
-        return hashes[firsts], np.add.reduceat(counts[order], starts), _rows(values, firsts)
+            return hashes[firsts], counts[firsts], values[firsts]
+        return hashes[firsts], np.add.reduceat(counts[order], starts), values[firsts]
 
     @property
     def rows(self) -> int:
         """Rows the kept hashes stand for (repeats included)."""
         return int(self.counts.sum())
 
+    @functools.cached_property
+    def _by_column(self) -> np.ndarray:
+        """The values with each column contiguous (a row-major sample transposed once,
+        when a column is first read: what quantile queries read)."""
+        return np.ascontiguousarray(self.values.T)
+
     def column(self, j: int, limit: int) -> SampledValues:
         """Column ``j``'s finite values in the sample, for quantile queries."""
-        return SampledValues.of(self.values[:, j], self.counts, not self.saturated, limit)
-
-
-def _rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The ``rows`` of a sample's values, column-major as every sample's values are (each
-    column contiguous, as its quantiles read it)."""
-    out = np.empty((len(rows), values.shape[1]), order="F")
-    return np.take(values, rows, axis=0, out=out)
+        return SampledValues.of(self._by_column[j], self.counts, not self.saturated, limit)
 
 
 def _length(block: np.ndarray | Sequence[np.ndarray]) -> int:
