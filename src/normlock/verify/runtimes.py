@@ -31,15 +31,8 @@ def onnx_target(model: bytes, features: Sequence[str], description: str) -> Targ
     ``lock.transform`` raises for that value. A model with a lock attached
     (:func:`normlock.export.onnx_graph.attach`) is checked by its lock stage.
     """
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        raise TargetError("ONNX targets need onnxruntime: pip install 'normlock[verify]'") from None
     model, stage_note = _onnx_lock_stage(model)
-    try:
-        session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        raise TargetError(f"{description}: onnxruntime cannot load it: {exc}") from None
+    session = onnx_session(model, description)
     inputs, outputs = session.get_inputs(), session.get_outputs()
     types = {_ONNX_TYPES.get(i.type) for i in inputs}
     if len(types) != 1 or None in types:
@@ -80,6 +73,18 @@ def onnx_target(model: bytes, features: Sequence[str], description: str) -> Targ
 
     dtypes = ("float32",) if graph_dtype == "float16" else (graph_dtype,)
     return Target(description, run, dtypes, tuple(notes))
+
+
+def onnx_session(model: bytes, description: str) -> Any:
+    """An onnxruntime session of ``model`` on the CPU (``description`` names it in errors)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise TargetError("ONNX targets need onnxruntime: pip install 'normlock[verify]'") from None
+    try:
+        return ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise TargetError(f"{description}: onnxruntime cannot load it: {exc}") from None
 
 
 def _onnx_lock_stage(model: bytes) -> tuple[bytes, list[str]]:
