@@ -172,10 +172,8 @@ def _attached(
     fingerprint, columns = found.attached
     verdict = None
     if lock is not None and found.lock_stage is not None:
-        from normlock.verify.parity import verify
-
         try:
-            verdict = verify(lock, found.lock_stage).verdict
+            verdict = lock.verify(found.lock_stage).verdict
         except NormlockError as exc:
             notes.append(f"the model's lock stage could not run the lock's probes: {exc}")
     attached, more = attached_findings(AttachedLock(fingerprint, columns, None, verdict), lock)

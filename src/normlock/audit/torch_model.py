@@ -41,7 +41,9 @@ def inspect_torch(model: nn.Module, description: str, sample: Any, lock: Lock | 
         "torchscript" if scripted else "torch", description, layers, inference_dtype(body)
     )
     if stage is not None:
-        found.attached = (stage[0], tuple(getattr(stage[1], "columns", ())))
+        source = getattr(model, "source", None)  # the Lock, in an eager combined module
+        columns = getattr(stage[1], "columns", None) or getattr(source, "columns", ())
+        found.attached = (stage[0], tuple(columns))
         found.lock_stage = stage[1]
     found.pretrained = getattr(body, "pretrained_cfg", None) or getattr(body, "default_cfg", None)
     named = {
@@ -81,8 +83,15 @@ def inspect_torch(model: nn.Module, description: str, sample: Any, lock: Lock | 
 
 
 def _run(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        return module(x)
+    """The lock stage's output (an error that the input does not fit is an InputError)."""
+    try:
+        with torch.no_grad():
+            return module(x)
+    except Exception as exc:
+        raise InputError(
+            f"the lock stage cannot run on the sample of shape {tuple(x.shape)}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _probe_input(lock: Lock | None, *, normalized: bool) -> torch.Tensor | None:
