@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -16,6 +15,7 @@ import normlock as nl
 from normlock.audit.findings import KINDS
 from normlock.audit.render import render_html, report_table, section_html
 from tests.audit.models import Block, ConvNet
+from tests.browser import screenshot
 
 
 def faulty_report() -> nl.audit.AuditReport:
@@ -87,21 +87,9 @@ def test_html_section_is_self_contained_and_escaped() -> None:
 
 
 def test_html_page_renders_in_headless_chromium(tmp_path: Path) -> None:
-    from PIL import Image
-
     page = tmp_path / "audit.html"
     page.write_text(render_html(faulty_report()), encoding="utf-8")
-    shot = tmp_path / "shot.png"
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "chromium is needed: apt-get install -y chromium (.ci/run installs it)"
-    command = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
-        f"--screenshot={shot}", "--window-size=1100,900", page.as_uri(),
-    ]  # fmt: skip
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
-    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    pixels = screenshot(page, 1100, 900)
     ink = np.any(pixels < 200, axis=2).mean()
     assert ink > 0.02  # text and tables, not a blank page
     verdict = (pixels[..., 0] == 0xFB) & (pixels[..., 1] == 0xE3) & (pixels[..., 2] == 0xE3)
