@@ -132,7 +132,7 @@ def _batch_size(batch_size: int | None, loader: Any) -> tuple[int | None, str]:
             f"cannot read a batch size from {type(loader).__name__}: pass batch_size= instead"
         )
     note = ""
-    dataset = getattr(loader, "dataset", None)
+    dataset: Any = getattr(loader, "dataset", None)
     if not getattr(loader, "drop_last", False) and hasattr(dataset, "__len__"):
         last = len(dataset) % size
         if last:

@@ -96,7 +96,7 @@ def _layer(
     family, _ = family_by_name(cls)
     if family is None or not place:
         return None
-    common = {"place": place, "type": cls, "family": family, "order": order}
+    common: dict[str, Any] = {"place": place, "type": cls, "family": family, "order": order}
     for node in nodes:
         op = _op(node)
         if op in _BATCH_OPS:

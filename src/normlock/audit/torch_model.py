@@ -42,7 +42,7 @@ def inspect_torch(model: nn.Module, description: str, sample: Any, lock: Lock | 
     )
     if stage is not None:
         source = getattr(model, "source", None)  # the Lock, in an eager combined module
-        columns = getattr(stage[1], "columns", None) or getattr(source, "columns", ())
+        columns: Any = getattr(stage[1], "columns", None) or getattr(source, "columns", ())
         found.attached = (stage[0], tuple(columns))
         found.lock_stage = stage[1]
     found.pretrained = getattr(body, "pretrained_cfg", None) or getattr(body, "default_cfg", None)

@@ -98,7 +98,7 @@ class AttachedModule(nn.Sequential):
             torch.onnx.export(
                 model,
                 (normalized,),
-                buffer,
+                buffer,  # type: ignore[arg-type]  # a file object is accepted, as documented
                 dynamo=False,
                 opset_version=opset,
                 input_names=[input_name],
