@@ -222,3 +222,14 @@ def test_an_image_lock_attached_to_a_convolutional_model() -> None:
     assert lock.verify(exported).verdict == "identical"
     clip = preset("openai-clip", max_value=255)
     assert nl.audit(exported, lock=clip).kinds() == {"attached_lock_mismatch"}
+
+
+def test_a_sample_of_raw_rows_for_a_combined_model_file_stays_raw(
+    tmp_path, behind_lock, lock
+) -> None:
+    import onnx
+
+    path = tmp_path / "combined.onnx"
+    onnx.save(lock.attach(to_onnx(behind_lock, example(lock))), str(path))
+    report = nl.audit(path, lock=lock, sample=raw_rows(256, seed=9))
+    assert report.ok and report.attached.confirmed  # the rows went through its own lock stage
