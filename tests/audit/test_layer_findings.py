@@ -277,3 +277,19 @@ def test_onnx_exports_of_instance_and_group_norms_are_told_apart() -> None:
         ("2", "group"),
     ]  # torch's exporter writes LocalResponseNorm as pooling arithmetic
     assert report.layers[1].params["num_groups"] == 2
+
+
+def test_decomposed_programs_read_as_the_exported_ones(healthy: ConvNet, held_out) -> None:
+    """``run_decompositions`` turns batch_norm into its native variants (no_training,
+    functional, no_stats): each is read with its own arguments."""
+    cases = {
+        "healthy": (healthy, set()),
+        "training": (copy.deepcopy(healthy).train(), {"training_mode"}),
+        "fresh": (ConvNet().eval(), {"stats_never_updated"}),
+        "untracked": (ConvNet(track_running_stats=False).eval(), {"batch_dependent"}),
+    }
+    for name, (model, kinds) in cases.items():
+        program = torch.export.export(model, (held_out[:2],)).run_decompositions()
+        report = nl.audit(program)
+        assert report.kinds() == kinds, name
+        assert [layer.eps for layer in report.layers] == [1e-5, 1e-5], name
