@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import and_, func, select
 
 from normlock.registry.names import check_name
@@ -103,24 +104,46 @@ class WindowEntry:
 
 
 @dataclass(frozen=True)
-class FeaturePoint:
-    """One feature in one window: its statistics and drift metrics (None where undefined)."""
+class FeatureSeries:
+    """One feature's statistics and drift metrics over windows, oldest first, as columns.
 
-    window_id: int
-    window_start: datetime
-    window_end: datetime
-    version: int | None
-    values: dict[str, float | None]
-    alarms: tuple[str, ...]
+    Attributes:
+        feature: the feature.
+        starts: each window's start (``datetime64[us]``, UTC).
+        ends: each window's end.
+        versions: the version of each window's lock (None when since deleted).
+        values: per statistic and drift metric, one float per window (NaN where the
+            window cannot define it).
+        alarms: per window, the alarm tests that fired.
+    """
+
+    feature: str
+    starts: np.ndarray
+    ends: np.ndarray
+    versions: tuple[int | None, ...]
+    values: dict[str, np.ndarray]
+    alarms: tuple[tuple[str, ...], ...]
+
+    def __len__(self) -> int:
+        return len(self.versions)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+        """JSON-ready columns (NaN becomes None)."""
+
+        def times(moments: np.ndarray) -> list[str]:
+            return [t + "+00:00" for t in np.datetime_as_string(moments, unit="s").tolist()]
+
         return {
-            "window_start": _time(self.window_start),
-            "window_end": _time(self.window_end),
-            "version": self.version,
-            **self.values,
-            "alarms": list(self.alarms),
+            "window_start": times(self.starts),
+            "window_end": times(self.ends),
+            "version": list(self.versions),
+            **{
+                key: [
+                    None if v != v else (int(v) if key == "count" else v) for v in column.tolist()
+                ]
+                for key, column in self.values.items()
+            },
+            "alarms": [list(a) for a in self.alarms],
         }
 
 
@@ -182,6 +205,23 @@ class Catalog:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+
+    def token(self) -> tuple[int, ...]:
+        """A value that changes whenever what the catalog shows changes: a push (each
+        advances a name's last version), a delete, an alias move or a recorded window (each
+        summary gets a new id). Cheap: four aggregates over small tables or a key."""
+        from normlock.registry.schema import alias_events
+
+        with self._store.reading() as connection:
+            found = connection.execute(
+                select(
+                    select(func.coalesce(func.sum(names.c.last_version), 0)).scalar_subquery(),
+                    select(func.count()).select_from(versions).scalar_subquery(),
+                    select(func.count()).select_from(alias_events).scalar_subquery(),
+                    select(func.coalesce(func.max(window_summaries.c.id), 0)).scalar_subquery(),
+                )
+            ).one()
+        return tuple(int(v) for v in found)
 
     def names(self) -> list[NameEntry]:
         """Every name with its counts, newest version, aliases and latest window, by name."""
@@ -276,20 +316,19 @@ class Catalog:
         stage: str = "raw",
         start: datetime | None = None,
         end: datetime | None = None,
-    ) -> list[FeaturePoint]:
+    ) -> FeatureSeries:
         """``feature``'s statistics and drift metrics per window of ``name``, oldest first."""
         from normlock.registry.records import stored_time
 
         check_name(name)
-        columns = [window_features.c[k] for k in (*STATISTICS, *DRIFT_METRICS)]
+        keys = (*STATISTICS, *DRIFT_METRICS)
         query = (
             select(
-                window_features.c.window_id,
                 window_summaries.c.window_start,
                 window_summaries.c.window_end,
                 window_summaries.c.lock_hash,
                 window_features.c.alarms,
-                *columns,
+                *(window_features.c[k] for k in keys),
             )
             .join(window_summaries, window_summaries.c.id == window_features.c.window_id)
             .where(
@@ -306,17 +345,18 @@ class Catalog:
         with self._store.reading() as connection:
             rows = connection.execute(query).all()
             numbers = _numbers(connection, name)
-        return [
-            FeaturePoint(
-                window_id=int(row.window_id),
-                window_start=utc(row.window_start),
-                window_end=utc(row.window_end),
-                version=numbers.get((name, row.lock_hash)),
-                values={c.name: getattr(row, c.name) for c in columns},
-                alarms=tuple(row.alarms.split(",")) if row.alarms else (),
-            )
-            for row in rows
-        ]
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (4 + len(keys))
+        starts, ends, hashes, alarms = columns[:4]
+        return FeatureSeries(
+            feature=feature,
+            starts=np.array(starts, dtype="datetime64[us]"),
+            ends=np.array(ends, dtype="datetime64[us]"),
+            versions=tuple(numbers.get((name, h)) for h in hashes),
+            values={
+                k: np.array(c, dtype=np.float64) for k, c in zip(keys, columns[4:], strict=True)
+            },
+            alarms=tuple(tuple(a.split(",")) if a else () for a in alarms),
+        )
 
     def latest(self) -> list[tuple[WindowEntry, dict[str, dict[str, float | None]]]]:
         """Per name and stage, the latest window and each feature's values in it."""
