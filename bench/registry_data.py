@@ -181,12 +181,11 @@ def _more_windows(connection: Any, count: int) -> None:
             original = by_start[row["window_start"]]
             for feature in first_features:
                 if feature["window_start"] == original["window_start"]:
-                    features.append({**feature, "window_id": window_id})
+                    features.append({**feature, "window_id": window_id, "lock_hash": lock_hash})
         moved = [{**p, "lock_hash": lock_hash} for p in first_profiles[:block]]
-        _copies(connection, profiles, moved, {"window_start": shift, "window_end": shift})
-        _copies(
-            connection, window_summaries, summaries, {"window_start": shift, "window_end": shift}
-        )
-        _copies(connection, window_features, features, {"window_start": shift})
+        span = {"window_start": shift, "window_end": shift}
+        _copies(connection, profiles, moved, span)
+        _copies(connection, window_summaries, summaries, span)
+        _copies(connection, window_features, features, span)
         next_id += len(summaries)
         start += block

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import normlock as nl
+from normlock.integrations.web.cache import FRESH_FOR
 from normlock.registry import Registry
 from tests.integrations.conftest import Site
 from tests.integrations.web_setup import DRIFTED, HOURS, XSS_FEATURE, XSS_MODEL, served
@@ -127,7 +129,7 @@ def test_pages_follow_every_change_to_the_registry(tmp_path: Path) -> None:
     lock = nl.fit({"x": np.arange(50.0), "y": np.arange(50.0) ** 2})
     with Registry(str(tmp_path / "registry.sqlite3")) as registry:
         registry.push(lock, "live")
-        with served(registry) as base, httpx.Client(base_url=base) as client:
+        with served(registry, fresh_for=0.0) as base, httpx.Client(base_url=base) as client:
 
             def versions() -> list[int]:
                 return [v["version"] for v in client.get("/api/names/live").json()["versions"]]
@@ -147,3 +149,14 @@ def test_pages_follow_every_change_to_the_registry(tmp_path: Path) -> None:
             registry.record_profile("live@2", monitor.profile, start=start, end=start + HOUR)
             assert client.get("/api/windows/live").json()["total"] == 1
             assert "live" in client.get("/metrics").text
+
+
+def test_by_default_a_change_shows_within_half_a_second(tmp_path: Path) -> None:
+    lock = nl.fit({"x": np.arange(30.0)})
+    with Registry(str(tmp_path / "registry.sqlite3")) as registry:
+        registry.push(lock, "live")
+        with served(registry) as base, httpx.Client(base_url=base) as client:
+            assert client.get("/api/names/live").json()["aliases"] == {}
+            registry.promote("live@1", "production")
+            time.sleep(FRESH_FOR + 0.05)
+            assert client.get("/api/names/live").json()["aliases"] == {"production": 1}

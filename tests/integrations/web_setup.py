@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -78,15 +79,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(registry: Registry) -> Iterator[str]:
-    """The web application over ``registry`` on loopback, in a thread; its base URL."""
+def served(registry: Registry, **options: Any) -> Iterator[str]:
+    """The web application over ``registry`` (``options`` go to ``create_app``) on
+    loopback, in a thread; its base URL."""
     import uvicorn
 
     from normlock.integrations.web.app import create_app
 
     port = free_port()
     config = uvicorn.Config(
-        create_app(registry), host="127.0.0.1", port=port, log_level="error", access_log=False
+        create_app(registry, **options),
+        host="127.0.0.1",
+        port=port,
+        log_level="error",
+        access_log=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

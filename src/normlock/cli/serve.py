@@ -18,6 +18,9 @@ def serve(
         str, typer.Option(help="Address to listen on (loopback: only this machine can read).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes answering requests (more use more cores).")
+    ] = 1,
     log_requests: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
     """Browse the registry: names, versions, aliases and their history, each lock, diffs,
@@ -31,6 +34,8 @@ def serve(
         normlock serve --registry demo/registry.sqlite3
 
         normlock serve --registry postgresql+psycopg://viewer@db/normlock --port 9000
+
+        normlock serve --registry registry.sqlite3 --workers 2
     """
     from normlock.integrations.web.server import is_loopback
     from normlock.integrations.web.server import serve as run
@@ -46,4 +51,5 @@ def serve(
     def started(base: str) -> None:
         out.print(f"serving the registry at {base} (Ctrl+C to stop)", soft_wrap=True)
 
-    run(registry, host, port, log_level="info" if log_requests else "warning", started=started)
+    level = "info" if log_requests else "warning"
+    run(registry, host, port, workers=workers, log_level=level, started=started)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import and_, func, select
+from sqlalchemy import Float, and_, cast, extract, func, select
 
 from normlock.registry.names import check_name
 from normlock.registry.records import utc
@@ -23,6 +23,7 @@ from normlock.registry.summaries import DRIFT_METRICS
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Row
 
+    from normlock.registry.records import Version
     from normlock.registry.store import Store
 
 STATISTICS = ("count", "mean", "std", "missing_rate", "out_of_range_rate")
@@ -147,11 +148,17 @@ class FeatureSeries:
         }
 
 
-def _numbers(connection: Connection, name: str | None) -> dict[tuple[str, str], int]:
-    query = select(versions.c.name, versions.c.lock_hash, versions.c.version)
-    if name is not None:
-        query = query.where(versions.c.name == name)
-    return {(n, h): int(v) for n, h, v in connection.execute(query)}
+def _moments(seconds: tuple[float, ...]) -> np.ndarray:
+    """POSIX seconds (as the databases extract them, to the second) as ``datetime64[us]``."""
+    return (np.array(seconds, dtype=np.float64) * 1e6).round().astype("datetime64[us]")
+
+
+def _numbers(connection: Connection, hashes: set[str]) -> dict[tuple[str, str], int]:
+    """The version number of each (name, lock hash) among the locks ``hashes``."""
+    query = select(versions.c.name, versions.c.lock_hash, versions.c.version).where(
+        versions.c.lock_hash.in_(sorted(hashes))
+    )
+    return {(n, h): int(v) for n, h, v in connection.execute(query)} if hashes else {}
 
 
 def _window(row: Row, numbers: dict[tuple[str, str], int]) -> WindowEntry:
@@ -260,6 +267,52 @@ class Catalog:
             )
         return entries
 
+    def versions(self, name: str, *, limit: int = 50, offset: int = 0) -> tuple[int, list[Version]]:
+        """How many versions ``name`` has, and a page of their records, newest first.
+
+        Raises:
+            NotFoundError: the registry holds no such name.
+        """
+        from normlock.registry import versions as version_ops
+
+        check_name(name)
+        with self._store.reading() as connection:
+            version_ops.require_name(connection, name)
+            numbers = list(
+                connection.execute(
+                    select(versions.c.version)
+                    .where(versions.c.name == name)
+                    .order_by(versions.c.version.desc())
+                ).scalars()
+            )
+            shown = numbers[offset : offset + limit]
+            found = version_ops.describe(connection, name, shown) if shown else []
+        return len(numbers), found[::-1]
+
+    def refs(self) -> list[str]:
+        """``NAME@ALIAS`` for every alias and ``NAME@N`` for every name's newest version."""
+        with self._store.reading() as connection:
+            aliased = connection.execute(
+                select(aliases.c.name, aliases.c.alias).order_by(aliases.c.name, aliases.c.alias)
+            ).all()
+            newest = connection.execute(
+                select(versions.c.name, func.max(versions.c.version))
+                .group_by(versions.c.name)
+                .order_by(versions.c.name)
+            ).all()
+        return [f"{n}@{a}" for n, a in aliased] + [f"{n}@{v}" for n, v in newest]
+
+    def previous(self, name: str, version: int) -> int | None:
+        """The newest version of ``name`` older than ``version`` (None when there is none)."""
+        check_name(name)
+        with self._store.reading() as connection:
+            found = connection.execute(
+                select(func.max(versions.c.version)).where(
+                    versions.c.name == name, versions.c.version < version
+                )
+            ).scalar()
+        return None if found is None else int(found)
+
     def stages(self, name: str) -> list[str]:
         """The stages (``raw``, ``normalized``) ``name`` has windows for."""
         check_name(name)
@@ -293,7 +346,7 @@ class Catalog:
                 .limit(limit)
                 .offset(offset)
             ).all()
-            numbers = _numbers(connection, name)
+            numbers = _numbers(connection, {row.lock_hash for row in rows})
         return int(total), [_window(row, numbers) for row in rows]
 
     def features(self, name: str, *, stage: str = "raw") -> dict[str, int]:
@@ -317,40 +370,37 @@ class Catalog:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> FeatureSeries:
-        """``feature``'s statistics and drift metrics per window of ``name``, oldest first."""
+        """``feature``'s statistics and drift metrics per window of ``name``, oldest first
+        (window times to the second)."""
         from normlock.registry.records import stored_time
 
         check_name(name)
         keys = (*STATISTICS, *DRIFT_METRICS)
+        features = window_features.c
         query = (
             select(
-                window_summaries.c.window_start,
-                window_summaries.c.window_end,
-                window_summaries.c.lock_hash,
-                window_features.c.alarms,
-                *(window_features.c[k] for k in keys),
+                cast(extract("epoch", features.window_start), Float),
+                cast(extract("epoch", features.window_end), Float),
+                features.lock_hash,
+                features.alarms,
+                *(features[k] for k in keys),
             )
-            .join(window_summaries, window_summaries.c.id == window_features.c.window_id)
-            .where(
-                window_features.c.name == name,
-                window_features.c.stage == stage,
-                window_features.c.feature == feature,
-            )
-            .order_by(window_features.c.window_start, window_summaries.c.window_end)
+            .where(features.name == name, features.stage == stage, features.feature == feature)
+            .order_by(features.window_start, features.window_end)
         )
         if start is not None:
-            query = query.where(window_features.c.window_start >= stored_time(start))
+            query = query.where(features.window_start >= stored_time(start))
         if end is not None:
-            query = query.where(window_summaries.c.window_end <= stored_time(end))
+            query = query.where(features.window_end <= stored_time(end))
         with self._store.reading() as connection:
             rows = connection.execute(query).all()
-            numbers = _numbers(connection, name)
+            numbers = _numbers(connection, {row.lock_hash for row in rows})
         columns = list(zip(*rows, strict=True)) if rows else [()] * (4 + len(keys))
         starts, ends, hashes, alarms = columns[:4]
         return FeatureSeries(
             feature=feature,
-            starts=np.array(starts, dtype="datetime64[us]"),
-            ends=np.array(ends, dtype="datetime64[us]"),
+            starts=_moments(starts),
+            ends=_moments(ends),
             versions=tuple(numbers.get((name, h)) for h in hashes),
             values={
                 k: np.array(c, dtype=np.float64) for k, c in zip(keys, columns[4:], strict=True)
@@ -397,5 +447,5 @@ class Catalog:
                 values.setdefault(int(row.window_id), {})[row.feature] = {
                     c.name: getattr(row, c.name) for c in columns
                 }
-            numbers = _numbers(connection, None)
+            numbers = _numbers(connection, {w.lock_hash for w in windows})
         return [(_window(w, numbers), values.get(int(w.id), {})) for w in windows]

@@ -9,17 +9,20 @@ value, and a strict Content-Security-Policy allows no script at all.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+import anyio
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from normlock.errors import ColumnNotFoundError, InputError, NormlockError
-from normlock.integrations.web.cache import AnswerCache, Kept
+from normlock.integrations.web.cache import FRESH_FOR, AnswerCache, ChangeToken, Kept
 from normlock.integrations.web.pages import Pages
 from normlock.integrations.web.views import Views, moment_of, page_of, stage_of
 from normlock.registry.errors import (
@@ -29,7 +32,7 @@ from normlock.registry.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from starlette.requests import Request
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -75,6 +78,10 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
+BUILDERS = 4
+"""Threads building new answers at once: more would starve the event loop, which sends
+every kept answer, of the interpreter lock."""
+
 STATUS = [
     (ColumnNotFoundError, 404, "Not found"),
     (NotFoundError, 404, "Not found"),
@@ -86,22 +93,35 @@ STATUS = [
 """Library errors and the status each answers with (the first class that matches)."""
 
 
-def create_app(registry: Registry) -> Starlette:
-    """The web application over ``registry`` (read-only; the caller closes the registry)."""
+def create_app(registry: Registry, *, fresh_for: float = FRESH_FOR) -> Starlette:
+    """The web application over ``registry`` (read-only; the caller closes the registry).
+
+    Args:
+        registry: what to show.
+        fresh_for: seconds a change may take to show (see :mod:`.cache`).
+    """
     views = Views(registry)
     pages = Pages(registry.url)
     cache = AnswerCache()
+    token = ChangeToken(views.catalog.token, fresh_for)
+    builders: list[anyio.CapacityLimiter] = []  # made in the event loop, on first use
 
-    def kept(build: Callable[[Request], Response]) -> Callable[[Request], Response]:
-        """``build``'s answer, kept until the registry changes (see :mod:`.cache`)."""
+    def kept(build: Callable[[Request], Response]) -> Callable[[Request], Awaitable[Response]]:
+        """``build``'s answer, kept until the registry changes (see :mod:`.cache`); a kept
+        answer is sent from the event loop, a new one is built in a worker thread."""
 
-        def endpoint(request: Request) -> Response:
-            key = (views.catalog.token(), request.url.path, request.url.query)
+        async def endpoint(request: Request) -> Response:
+            def built() -> Kept:
+                answer = build(request)
+                return Kept(bytes(answer.body), answer.status_code, answer.media_type or "")
+
+            key = (await token.current(), request.url.path, request.url.query)
             found = cache.get(key)
             if found is None:
-                answer = build(request)
-                found = Kept(bytes(answer.body), answer.status_code, answer.media_type or "")
-                cache.put(key, found)
+                if not builders:
+                    builders.append(anyio.CapacityLimiter(BUILDERS))
+                work = functools.partial(cache.answer, key, built)
+                found = await anyio.to_thread.run_sync(work, limiter=builders[0])
             return Response(found.body, status_code=found.status, media_type=found.media_type)
 
         return endpoint
@@ -129,8 +149,11 @@ def create_app(registry: Registry) -> Starlette:
     def index(request: Request) -> Response:
         return HTMLResponse(pages.index(views.index()))
 
+    def name_of(request: Request) -> dict[str, Any]:
+        return views.name(request.path_params["name"], page_of(request.query_params.get("page")))
+
     def name(request: Request) -> Response:
-        return HTMLResponse(pages.name(views.name(request.path_params["name"])))
+        return HTMLResponse(pages.name(name_of(request)))
 
     def lock(request: Request) -> Response:
         return HTMLResponse(pages.lock(views.lock(request.path_params["ref"])))
@@ -147,7 +170,7 @@ def create_app(registry: Registry) -> Starlette:
 
     def diff(request: Request) -> Response:
         found = views.diff(request.query_params.get("a"), request.query_params.get("b"))
-        return HTMLResponse(pages.diff(found, views.index()["names"]))
+        return HTMLResponse(pages.diff(found, views.catalog.refs()))
 
     def windows_of(request: Request) -> dict[str, Any]:
         query = request.query_params
@@ -184,7 +207,7 @@ def create_app(registry: Registry) -> Starlette:
             exposition(views.catalog), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
-    def api(build: Callable[[Request], Any]) -> Callable[[Request], Response]:
+    def api(build: Callable[[Request], Any]) -> Callable[[Request], Awaitable[Response]]:
         def endpoint(request: Request) -> Response:
             return _json(build(request))
 
@@ -200,7 +223,7 @@ def create_app(registry: Registry) -> Starlette:
         Route("/features/{name:path}", kept(feature)),
         Route("/metrics", kept(metrics)),
         Route("/api/names", api(lambda r: views.index())),
-        Route("/api/names/{name:path}", api(lambda r: views.name(r.path_params["name"]))),
+        Route("/api/names/{name:path}", api(name_of)),
         Route("/api/locks/{ref:path}", api(lambda r: views.lock(r.path_params["ref"]))),
         Route(
             "/api/diff", api(lambda r: views.diff(r.query_params.get("a"), r.query_params.get("b")))

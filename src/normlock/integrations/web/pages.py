@@ -80,9 +80,9 @@ class Pages:
         """One lock."""
         return self._render("lock.html", data=data)
 
-    def diff(self, data: dict[str, Any], names: list[dict[str, Any]]) -> str:
-        """The diff between two references, and the form to choose them."""
-        return self._render("diff.html", data=data, names=names)
+    def diff(self, data: dict[str, Any], refs: list[str]) -> str:
+        """The diff between two references, and the form to choose them (``refs`` offered)."""
+        return self._render("diff.html", data=data, refs=refs)
 
     def windows(self, data: dict[str, Any]) -> str:
         """A page of a name's windows and their findings."""

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from normlock.errors import InputError
 from normlock.monitor.metrics import json_ready
-from normlock.registry.names import check_name
 
 if TYPE_CHECKING:
     from normlock.lock import Lock
@@ -87,24 +86,33 @@ class Views:
         """Every name at a glance."""
         return {"registry": self.registry.url, "names": [e.to_dict() for e in self.catalog.names()]}
 
-    def name(self, name: str) -> dict[str, Any]:
-        """A name: versions, aliases and their history, features with windows, recent finds."""
-        check_name(name)
-        versions = self.registry.versions(name)
+    def name(self, name: str, page: int = 1) -> dict[str, Any]:
+        """A name: a page of its versions (newest first), aliases and their history,
+        features with windows, the latest findings."""
+        total, versions = self.catalog.versions(
+            name, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        if page > pages:
+            raise InputError(f"page {page} is past the last page ({pages})")
         stages = {}
         for stage in self.catalog.stages(name):
-            total, flagged = self.catalog.windows(
+            flagged, recent = self.catalog.windows(
                 name, stage=stage, limit=RECENT, problems_only=True
             )
             stages[stage] = {
                 "features": self.catalog.features(name, stage=stage),
                 "windows": self.catalog.windows(name, stage=stage, limit=0)[0],
-                "problem_windows": total,
-                "recent_problems": [w.to_dict() for w in flagged],
+                "problem_windows": flagged,
+                "recent_problems": [w.to_dict() for w in recent],
             }
         return {
             "name": name,
-            "versions": [v.to_dict() for v in reversed(versions)],
+            "total_versions": total,
+            "page": page,
+            "pages": pages,
+            "versions": [v.to_dict() for v in versions],
+            "previous": self.catalog.previous(name, versions[-1].version) if versions else None,
             "aliases": self.registry.aliases(name),
             "history": [e.to_dict() for e in self.registry.history(name)],
             "stages": stages,
@@ -119,13 +127,12 @@ class Views:
         texts = {f.name: step_text(f)[1] for f in _features(pulled.lock)}
         for feature in overview["features"]:
             feature["parameters"] = texts[feature["name"]]
-        older = [v.version for v in self.registry.versions(pulled.version.name)]
-        earlier = [n for n in older if n < pulled.version.version]
+        earlier = self.catalog.previous(pulled.version.name, pulled.version.version)
         return json_ready(
             {
                 "version": pulled.version.to_dict(),
                 "lock": overview,
-                "previous": f"{pulled.version.name}@{earlier[-1]}" if earlier else None,
+                "previous": None if earlier is None else f"{pulled.version.name}@{earlier}",
                 "spec": pulled.lock.spec,
             }
         )
