@@ -25,8 +25,12 @@ from typing import Any
 from normlock.errors import LockFormatError, LockIntegrityError
 
 FORMAT = "normlock.lock"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """The newest format this library writes; it reads every version up to this one."""
+TABULAR_FORMAT_VERSION = 1
+"""The format of a lock of table columns. Format 2 added domain locks (images, boxes,
+audio, series: see :mod:`normlock.domains`); a lock without a domain is still written
+in format 1, which every normlock reads."""
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _string = json.encoder.encode_basestring  # a JSON string, with ensure_ascii=False
