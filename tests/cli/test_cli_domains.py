@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 import normlock as nl
@@ -78,3 +79,48 @@ def test_domain_settings_are_checked(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--domain must be one of images" in result.output
     result = run("fit", train, "--set", "mode=pooled", "-o", tmp_path / "x.json")
     assert result.exit_code == 2 and "add --domain" in result.output
+
+
+def test_fit_apply_show_diff_and_monitor_a_series_lock(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.domains.series_data import panel
+
+    data = panel(200, seed=8)
+    pq.write_table(pa.table(data), tmp_path / "train.parquet")
+    out = tmp_path / "series.normlock.json"
+    fitted = run(
+        "fit",
+        "--domain",
+        "series",
+        tmp_path / "train.parquet",
+        "--set",
+        "id=sensor",
+        "--set",
+        "time=t",
+        "-o",
+        out,
+    )
+    assert fitted.exit_code == 0, fitted.output
+    assert f"from 200 series ({len(data['sensor']):,} rows)" in fitted.output
+    lock = nl.load(out)
+    applied = run("apply", out, tmp_path / "train.parquet", "-o", tmp_path / "out.parquet")
+    assert applied.exit_code == 0, applied.output
+    written = pq.read_table(tmp_path / "out.parquet")
+    assert np.array_equal(written["load"].to_numpy(), lock.transform(data)["load"])
+    assert "series lock: id=sensor, method=standard" in run("show", out).output
+    other = tmp_path / "robust.normlock.json"
+    settings = ["--set", "id=sensor", "--set", "method=robust"]
+    assert (
+        run(
+            "fit", "--domain", "series", tmp_path / "train.parquet", *settings, "-o", other
+        ).exit_code
+        == 0
+    )
+    differs = run("diff", out, other, "--json")
+    assert differs.exit_code == 1
+    keys = {c["key"] for c in json.loads(differs.output)["changes"] if c["kind"] == "domain"}
+    assert "method" in keys
+    watched = run("monitor", out, tmp_path / "train.parquet", "--json")
+    assert watched.exit_code == 0, watched.output
