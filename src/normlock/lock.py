@@ -430,6 +430,14 @@ class Lock:
 
         return to_onnx(self, **options)
 
+    def attach(self, model: Any, **options: Any) -> Any:
+        """This lock in front of ``model`` as one artifact that takes raw features: a
+        torch module (``Sequential`` of ``lock`` then ``model``) or an ONNX model, with
+        the lock's fingerprint recorded (see :mod:`normlock.export.attach`)."""
+        from normlock.export.attach import attach
+
+        return attach(self, model, **options)
+
     def with_model(self, name: str, version: str | None = None) -> Lock:
         """A copy of this lock tied to a model name (and version)."""
         model = {"name": name} if version is None else {"name": name, "version": version}
