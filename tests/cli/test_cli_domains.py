@@ -124,3 +124,19 @@ def test_fit_apply_show_diff_and_monitor_a_series_lock(tmp_path: Path) -> None:
     assert "method" in keys
     watched = run("monitor", out, tmp_path / "train.parquet", "--json")
     assert watched.exit_code == 0, watched.output
+
+
+def test_fit_show_and_monitor_an_audio_lock_from_npy_clips(tmp_path: Path) -> None:
+    from tests.domains.test_audio import _clips
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for i, clip in enumerate(_clips()):
+        np.save(folder / f"clip{i}.npy", clip)
+    out = tmp_path / "audio.normlock.json"
+    fitted = run("fit", "--domain", "audio", folder, "--set", "scale=db", "-o", out)
+    assert fitted.exit_code == 0, fitted.output
+    assert "locked audio (33 feature(s)) from 4 clips" in fitted.output
+    assert "audio lock: mode=spectrogram, scale=db, bins=33" in run("show", out).output
+    watched = run("monitor", out, folder, "--json")
+    assert json.loads(watched.output)["rows"] == sum(c.shape[1] for c in _clips())

@@ -26,3 +26,14 @@ def like(data: Any, result: np.ndarray) -> Any:
     import torch
 
     return torch.from_numpy(np.ascontiguousarray(result))
+
+
+def finite_float64(x: np.ndarray, what: str) -> np.ndarray:
+    """``x`` as float64, or an error naming the first NaN or infinite ``what`` (its index)."""
+    from normlock.errors import DomainError
+
+    values = x.astype(np.float64)
+    if not np.isfinite(values).all():
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+        raise DomainError(f"{what} at {index} is {values[index]!r}; the values must be finite")
+    return values

@@ -125,7 +125,9 @@ def domain_parity(
             got, cause = found
         compared = _compare(lock, run, got, split, explain, tolerance, cause)
         if cause is not None:  # fed another way than the lock's: every value fails
-            compared = [replace(r, failing=r.count, cause=cause) for r in compared]
+            compared = [
+                replace(r, failing=r.count, differing=r.count, cause=cause) for r in compared
+            ]
         results.extend(compared)
     if not results:
         raise TargetError(

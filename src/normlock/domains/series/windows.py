@@ -19,10 +19,10 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from normlock.domains.arrays import as_array, like
+from normlock.domains.arrays import as_array, finite_float64, like
 from normlock.domains.base import DomainLock, stamp
 from normlock.domains.instance import instance_statistics
-from normlock.errors import DomainError, InputError
+from normlock.errors import InputError
 
 T = TypeVar("T")
 
@@ -85,7 +85,7 @@ class WindowLock(DomainLock):
 
     def statistics(self, windows: Any) -> WindowStatistics:
         """Each window's mean and ``sqrt(var + epsilon)`` per channel."""
-        x = _finite(as_array(windows))
+        x = finite_float64(as_array(windows), "window value")
         mean, variance = instance_statistics(x, (self._axis(x),))
         return WindowStatistics(mean, np.sqrt(variance + self.epsilon))
 
@@ -94,7 +94,7 @@ class WindowLock(DomainLock):
         input becomes float64; same container (numpy or torch)."""
         x = as_array(data)
         stats = self.statistics(x)
-        z = (_finite(x) - stats.mean) / stats.scale
+        z = (finite_float64(x, "window value") - stats.mean) / stats.scale
         return like(data, z.astype(_dtype(x)))
 
     def inverse_transform(  # type: ignore[override]
@@ -152,14 +152,6 @@ def instance_norm(epsilon: float = 1e-5, *, time_axis: int | None = None) -> Win
         epsilon=float(epsilon),
         time_axis=time_axis,
     )
-
-
-def _finite(x: np.ndarray) -> np.ndarray:
-    values = x.astype(np.float64)
-    if not np.isfinite(values).all():
-        index = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
-        raise DomainError(f"window value at {index} is {values[index]!r}; windows must be finite")
-    return values
 
 
 def _dtype(x: np.ndarray) -> type:
