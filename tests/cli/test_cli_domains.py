@@ -140,3 +140,30 @@ def test_fit_show_and_monitor_an_audio_lock_from_npy_clips(tmp_path: Path) -> No
     assert "audio lock: mode=spectrogram, scale=db, bins=33" in run("show", out).output
     watched = run("monitor", out, folder, "--json")
     assert json.loads(watched.output)["rows"] == sum(c.shape[1] for c in _clips())
+
+
+def test_fit_and_apply_a_box_lock(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "x1": [0.0, 10.5],
+            "y1": [0.0, 20.0],
+            "x2": [640.0, 30.5],
+            "y2": [480.0, 60.0],
+            "width": [640.0, 640.0],
+            "height": [480.0, 480.0],
+        }
+    )
+    pq.write_table(table, tmp_path / "boxes.parquet")
+    out = tmp_path / "boxes.normlock.json"
+    settings = ["--set", "size_columns=[width, height]", "--set", "output_format=cxcywh"]
+    fitted = run("fit", "--domain", "boxes", tmp_path / "boxes.parquet", *settings, "-o", out)
+    assert fitted.exit_code == 0, fitted.output
+    assert "from 2 boxes" in fitted.output
+    applied = run("apply", out, tmp_path / "boxes.parquet", "-o", tmp_path / "out.parquet")
+    assert applied.exit_code == 0, applied.output
+    written = pq.read_table(tmp_path / "out.parquet")
+    assert written.column_names == ["cx", "cy", "w", "h", "width", "height"]
+    assert written["w"].to_pylist() == [1.0, 20 / 640]

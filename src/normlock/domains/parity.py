@@ -86,6 +86,7 @@ def domain_parity(
     fallback: Callable[[ArrayTarget, ProbeRun, Exception], tuple[np.ndarray, Cause] | None]
     | None = None,
     read: Read = as_numpy,
+    names: Sequence[str] | None = None,
 ) -> ParityReport:
     """Run ``runs`` through ``target`` and compare every feature of every run.
 
@@ -100,6 +101,8 @@ def domain_parity(
             layout) that it runs, its output and the mistake that makes it run, or None.
             Every value of such a run fails, with that cause.
         read: how the target's output becomes an array shaped as ``expected``.
+        names: what each split part is called in the report (default: the lock's
+            features; ``explain`` must then name every mismatch's cause).
 
     Raises:
         TargetError: the target fails on every run.
@@ -123,7 +126,7 @@ def domain_parity(
                 failures.append(f"{run.label}: the target raised {why}")
                 continue
             got, cause = found
-        compared = _compare(lock, run, got, split, explain, tolerance, cause)
+        compared = _compare(lock, run, got, split, explain, tolerance, cause, names)
         if cause is not None:  # fed another way than the lock's: every value fails
             compared = [
                 replace(r, failing=r.count, differing=r.count, cause=cause) for r in compared
@@ -145,6 +148,7 @@ def _compare(
     explain: Explain,
     tolerance: Tolerance,
     cause: Cause | None,
+    labels: Sequence[str] | None,
 ) -> list[FeatureParity]:
     dtype = run.expected.dtype
     inputs, expected, outputs = split(run.array), split(run.expected), split(got)
@@ -154,7 +158,7 @@ def _compare(
     ]
     if cause is None and any(f.failing for f in found):
         cause = explain(run, got)
-    names = [f.name for f in lock.features] or ["values"]  # a policy lock has no features
+    names = list(labels or [f.name for f in lock.features] or ["values"])  # a policy: "values"
     wide = {n: e.astype(np.float64) for n, e in zip(names, expected, strict=True)}
     results = []
     for j, (name, comparison) in enumerate(zip(names, found, strict=True)):

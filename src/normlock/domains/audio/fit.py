@@ -65,8 +65,8 @@ def fit(
     Example:
         >>> import numpy as np
         >>> from normlock.domains import audio
-        >>> clips = [np.full((2, 5), 1.0), np.full((2, 3), np.e ** 2 - 1e-10)]
-        >>> lock = audio.fit(clips)
+        >>> clips = [np.full((2, 5), 1.0), np.full((2, 3), np.e ** 2)]   # 5 and 3 frames
+        >>> lock = audio.fit(clips, eps=0.0)
         >>> [round(f.steps[1].params["mean"], 12) for f in lock.features]
         [0.75, 0.75]
     """

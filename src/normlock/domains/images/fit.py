@@ -90,7 +90,7 @@ def fit(
         >>> pixels = np.arange(2 * 3 * 4 * 4, dtype=np.uint8).reshape(2, 3, 4, 4)
         >>> lock = images.fit(pixels)
         >>> [round(f.steps[1].params["mean"] * 255, 6) for f in lock.features]
-        [23.5, 39.5, 55.5]
+        [31.5, 47.5, 63.5]
     """
     order = layout_of(layout, channel_axis)
     if mode not in MODES:

@@ -138,7 +138,7 @@ class ImageLock(DomainLock):
             >>> from normlock.domains import images
             >>> lock = images.preset("imagenet", max_value=255)
             >>> lock.transform(np.full((1, 3, 2, 2), 255, np.uint8))[0, :, 0, 0]
-            array([ 2.2489083,  2.4285715,  2.64     ], dtype=float32)
+            array([2.2489083, 2.4285715, 2.64     ], dtype=float32)
         """
         if not _is_images(data):
             if self.mode == "per_image":

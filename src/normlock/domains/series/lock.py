@@ -171,7 +171,7 @@ class SeriesLock(DomainLock):
             >>> panel = {"sensor": np.array([1, 1, 2, 2]), "load": np.array([1.0, 3.0, 10.0, 30.0])}
             >>> lock = series.fit(panel, id="sensor")
             >>> lock.transform(panel)["load"]
-            array([-1., 1., -1., 1.])
+            array([-1.,  1., -1.,  1.])
         """
         if out is not None:
             raise InputError("out= is for table locks; a series lock returns new columns")
