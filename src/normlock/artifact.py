@@ -25,7 +25,11 @@ from typing import Any
 from normlock.errors import LockFormatError, LockIntegrityError
 
 FORMAT = "normlock.lock"
-FORMAT_VERSION = 1
+BASE_FORMAT_VERSION = 1
+"""The format of a lock that needs nothing newer."""
+GROUPS_FORMAT_VERSION = 2
+"""The format of a lock with whitening groups."""
+FORMAT_VERSION = GROUPS_FORMAT_VERSION
 """The newest format this library writes; it reads every version up to this one."""
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}

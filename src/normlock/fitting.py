@@ -25,6 +25,7 @@ import numpy as np
 
 from normlock import __version__
 from normlock.advise.targets import label_warning
+from normlock.artifact import BASE_FORMAT_VERSION, GROUPS_FORMAT_VERSION
 from normlock.chain import FeatureLock, Step
 from normlock.errors import (
     InputError,
@@ -127,6 +128,11 @@ def warn_of(lock: Lock, stacklevel: int = 2) -> None:
     for name, found in lock.warnings.items():
         for message in found:
             warnings.warn(f"feature {name!r}: {message}", NormlockWarning, stacklevel=stacklevel)
+    for group in lock.groups:
+        for message in group.warnings:
+            warnings.warn(
+                f"group {group.name!r}: {message}", NormlockWarning, stacklevel=stacklevel
+            )
 
 
 def lock_from(
@@ -163,6 +169,7 @@ def lock_from(
     elif found is not None:
         target_lock = _fit_target(*found, replay, partial.sample, len(features))
     has_target = target is not None or partial.target is not None
+    groups = partial.fit_groups()
     return Lock(
         features=locked,
         columns=tuple(c for c in partial.columns if c != partial.target),
@@ -176,6 +183,8 @@ def lock_from(
         created_at=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         library_version=__version__,
         row_sketch=partial.row_sketch if partial.states else None,
+        groups=groups,
+        format_version=GROUPS_FORMAT_VERSION if groups else BASE_FORMAT_VERSION,
     )
 
 
