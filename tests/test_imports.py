@@ -21,6 +21,10 @@ HEAVY = [
     "typer",
     "rich",
     "yaml",
+    "mlflow",
+    "starlette",
+    "uvicorn",
+    "jinja2",
 ]
 
 

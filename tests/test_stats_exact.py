@@ -7,6 +7,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from normlock.stats import Summary
 from tests.adversarial import columns
@@ -33,6 +35,27 @@ def test_mean_variance_std_are_correctly_rounded(name: str, ddof: int) -> None:
     assert summary.std(ddof) == sqrt_to_float(variance)
     finite = values[np.isfinite(values)].astype(np.float64)
     assert summary.min == finite.min() and summary.max == finite.max()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=2, max_size=12),
+    st.integers(-1074, 1000),
+    st.sampled_from([0, 1]),
+)
+def test_variance_is_correctly_rounded_at_every_scale(
+    values: list[float], exponent: int, ddof: int
+) -> None:
+    """Subnormal, tiny, huge and mixed magnitudes: the variance and std rounded once."""
+    with np.errstate(over="ignore"):
+        scaled = np.ldexp(np.asarray(values), exponent)
+    scaled = scaled[np.isfinite(scaled)]
+    if len(scaled) - ddof <= 0:
+        return
+    summary = summarize(scaled, chunks=2)
+    _, variance = exact_mean_variance(scaled, ddof)
+    assert summary.variance(ddof) == to_float(variance)
+    assert summary.std(ddof) == sqrt_to_float(variance)
 
 
 def test_constant_columns_have_exactly_zero_variance() -> None:

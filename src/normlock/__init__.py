@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from normlock.audit.api import audit
     from normlock.errors import (
         ColumnNotFoundError,
         DomainError,
@@ -53,6 +54,7 @@ __all__ = [  # noqa: RUF022 - grouped: API first, then errors
     "fit",
     "Lock",
     "load",
+    "audit",
     "ColumnNotFoundError",
     "DomainError",
     "InputError",
@@ -71,7 +73,7 @@ _ENGINES = ("dask", "spark")  # submodules that import their engine, loaded when
 
 
 def __getattr__(name: str) -> Any:
-    if name in _ENGINES:
+    if name in _ENGINES or name == "audit":  # audit: a callable package (normlock.audit.api)
         return import_module(f"normlock.{name}")
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)

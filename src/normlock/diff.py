@@ -25,8 +25,8 @@ class Change:
 
     Attributes:
         feature: the feature (or ``"*"`` for the lock as a whole).
-        kind: ``added``, ``removed``, ``method``, ``parameter``, ``policy``, ``reference``
-            or ``columns``.
+        kind: ``added``, ``removed``, ``method``, ``parameter``, ``policy``, ``reference``,
+            ``columns`` or ``domain`` (a domain lock's setting, see :mod:`normlock.domains`).
         key: what changed (a parameter or statistic name, ``step 2``, ...).
         old: the value in A (None when absent).
         new: the value in B (None when absent).
@@ -164,6 +164,7 @@ def diff_locks(a: Lock, b: Lock) -> LockDiff:
         old, new = list(a.passthrough), list(b.passthrough)
         changes.append(Change("*", "columns", "passthrough", old, new, None, True))
     changes.extend(_group_changes(a, b))
+    changes.extend(_domain_changes(a, b))
     return LockDiff(a.fingerprint, b.fingerprint, tuple(changes))
 
 
@@ -194,3 +195,16 @@ def _group_changes(a: Lock, b: Lock) -> list[Change]:
                     Change(f"group {name}", "parameter", key, old[key], new[key], relative, True)
                 )
     return changes
+
+
+def _domain_changes(a: Lock, b: Lock) -> list[Change]:
+    """The domain settings that differ (layout, mode, ...; see :mod:`normlock.domains`)."""
+    from normlock.domains.base import DomainLock
+
+    if isinstance(a, DomainLock):
+        found = a.domain_changes(b)
+    elif isinstance(b, DomainLock):
+        found = [(key, new, old) for key, old, new in b.domain_changes(a)]
+    else:
+        return []
+    return [Change("*", "domain", k, old, new, _relative(old, new), True) for k, old, new in found]

@@ -25,7 +25,7 @@ import numpy as np
 
 from normlock import __version__
 from normlock.advise.targets import label_warning
-from normlock.artifact import BASE_FORMAT_VERSION, GROUPS_FORMAT_VERSION
+from normlock.artifact import GROUPS_FORMAT_VERSION, TABULAR_FORMAT_VERSION
 from normlock.chain import FeatureLock, Step
 from normlock.errors import (
     InputError,
@@ -184,7 +184,7 @@ def lock_from(
         library_version=__version__,
         row_sketch=partial.row_sketch if partial.states else None,
         groups=groups,
-        format_version=GROUPS_FORMAT_VERSION if groups else BASE_FORMAT_VERSION,
+        format_version=GROUPS_FORMAT_VERSION if groups else TABULAR_FORMAT_VERSION,
     )
 
 

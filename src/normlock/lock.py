@@ -67,7 +67,7 @@ class Lock:
     library_version: str = ""
     model: dict[str, str] | None = None
     row_sketch: RowSketch | None = None
-    format_version: int = artifact.BASE_FORMAT_VERSION
+    format_version: int = artifact.TABULAR_FORMAT_VERSION
     groups: tuple[GroupLock, ...] = ()
 
     # ---- identity -------------------------------------------------------------------
@@ -354,30 +354,56 @@ class Lock:
 
     @classmethod
     def from_json(cls, text: str, *, source: str = "lock") -> Lock:
-        """Parse, verify and build a lock from its file text."""
+        """Parse, verify and build a lock from its file text (a domain lock, see
+        :mod:`normlock.domains`, as its own class)."""
         document = artifact.parse(text, source=source)
-        try:
-            lock = cls(
-                features=tuple(FeatureLock.from_dict(f) for f in document["features"]),
-                columns=tuple(document["columns"]),
-                passthrough=tuple(document["passthrough"]),
-                target=None
-                if document["target"] is None
-                else FeatureLock.from_dict(document["target"]),
-                spec=document["spec"],
-                provenance=document["provenance"],
-                created_at=document["created_at"],
-                library_version=document["library_version"],
-                model=document["model"],
-                row_sketch=_row_sketch_of(document.get("row_sketch"), source),
-                format_version=document["format_version"],
-                groups=tuple(GroupLock.from_dict(g) for g in document.get("groups", ())),
+        kind = document.get("domain")
+        if kind is not None:  # only domain locks import their module
+            from normlock.domains import lock_class
+
+            found = lock_class(kind, source)
+            if not issubclass(found, cls):
+                raise InputError(
+                    f"{source} is a {kind} lock, which {cls.__name__} does not read; use "
+                    "normlock.load"
+                )
+            return found.from_document(document, source=source)
+        if cls is not Lock:
+            raise InputError(
+                f"{source} is a tabular lock, which {cls.__name__} does not read; use normlock.load"
             )
+        return cls.from_document(document, source=source)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any], *, source: str = "lock") -> Lock:
+        """Build a lock from its parsed, seal-checked document (see :meth:`from_json`)."""
+        try:
+            lock = cls(**cls._fields_of(document, source))
         except (KeyError, TypeError) as exc:
             raise LockIntegrityError(f"{source} lacks a required field ({exc})") from None
         if lock.fingerprint != document["fingerprint"]:
             raise LockIntegrityError(f"{source}: stored fingerprint does not match its content")
         return lock
+
+    @classmethod
+    def _fields_of(cls, document: dict[str, Any], source: str) -> dict[str, Any]:
+        """The constructor's arguments from a document (a domain lock adds its own)."""
+        return {
+            "features": tuple(FeatureLock.from_dict(f) for f in document["features"]),
+            "columns": tuple(document["columns"]),
+            "passthrough": tuple(document["passthrough"]),
+            "target": None
+            if document["target"] is None
+            else FeatureLock.from_dict(document["target"]),
+            "spec": document["spec"],
+            "provenance": document["provenance"],
+            "created_at": document["created_at"],
+            "library_version": document["library_version"],
+            "model": document["model"],
+            "row_sketch": _row_sketch_of(document.get("row_sketch"), source),
+            "format_version": document["format_version"],
+            "groups": tuple(GroupLock.from_dict(g) for g in document.get("groups", ())),
+        }
 
     def verify(self, target: Any, data: Any = None, **options: Any) -> ParityReport:
         """Check that a serving pipeline normalizes as this lock does: bit for bit, or
@@ -421,6 +447,14 @@ class Lock:
         from normlock.export.onnx_graph import to_onnx
 
         return to_onnx(self, **options)
+
+    def attach(self, model: Any, **options: Any) -> Any:
+        """This lock in front of ``model`` as one artifact that takes raw features: a
+        torch module (``Sequential`` of ``lock`` then ``model``) or an ONNX model, with
+        the lock's fingerprint recorded (see :mod:`normlock.export.attach`)."""
+        from normlock.export.attach import attach
+
+        return attach(self, model, **options)
 
     def with_model(self, name: str, version: str | None = None) -> Lock:
         """A copy of this lock tied to a model name (and version)."""

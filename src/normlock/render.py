@@ -47,10 +47,24 @@ def step_text(feature: FeatureLock) -> tuple[str, str]:
     return chain, "\n--\n".join(lines)
 
 
+def domain_of(lock: Lock) -> dict[str, Any] | None:
+    """A domain lock's kind and settings (None for a table lock)."""
+    from normlock.domains.base import DomainLock
+
+    return {"kind": lock.KIND, **lock.describe()} if isinstance(lock, DomainLock) else None
+
+
+def _fitted_on(lock: Lock) -> str:
+    fitted_on = getattr(lock, "fitted_on", None)  # a domain lock says what it was fitted on
+    return fitted_on() if fitted_on is not None else f"{lock.provenance.get('rows', 0):,} rows"
+
+
 def lock_overview(lock: Lock) -> dict[str, Any]:
-    """A JSON-ready overview: identity, provenance and per-feature chain and reference."""
+    """A JSON-ready overview: identity, provenance, the domain and per-feature chain and
+    reference."""
     features = list(lock.features) + ([lock.target] if lock.target is not None else [])
     return {
+        "domain": domain_of(lock),
         "fingerprint": lock.fingerprint,
         "created_at": lock.created_at,
         "library_version": lock.library_version,
@@ -133,11 +147,16 @@ def lock_table(lock: Lock) -> Any:
     header = Text.assemble(
         ("lock ", "bold"),
         (lock.fingerprint[:16], "cyan"),
-        f"  fitted {lock.created_at} on {lock.provenance.get('rows', 0):,} rows",
+        f"  fitted {lock.created_at} on {_fitted_on(lock)}",
         f" from {', '.join(lock.provenance.get('sources', []))}",
         f"  model {model.get('name')}@{model.get('version', '-')}" if model else "",
     )
-    parts: list[Any] = [header, table]
+    parts: list[Any] = [header]
+    domain = domain_of(lock)
+    if domain is not None:
+        settings = ", ".join(f"{k}={v}" for k, v in domain.items() if k != "kind")
+        parts.append(Text(f"{domain['kind']} lock: {settings}", style="bold"))
+    parts.append(table)
     if lock.groups:
         parts.append(_group_table(lock))
     if lock.passthrough:

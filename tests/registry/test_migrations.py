@@ -52,17 +52,20 @@ def test_pending_steps_run_in_order_once_and_a_failed_step_changes_nothing(
     registry = Registry(registry_url)
     registry.push(small_lock(0), "kept")
     engine = open_engine(resolve_url(registry_url))
-    failing = [Migration(2, "add a note", _add_note_then_fail)]
+    current, following = SCHEMA_VERSION, SCHEMA_VERSION + 1
+    failing = [Migration(following, "add a note", _add_note_then_fail)]
     with pytest.raises(RuntimeError, match="half-way"):
-        migrate(engine, target=2, steps=failing)
+        migrate(engine, target=following, steps=failing)
     assert "note" not in _columns(engine, "versions")
-    assert _versions(engine) == [1]
-    steps = [Migration(2, "add a note", _add_note)]
-    assert migrate(engine, target=2, steps=steps) == 1
-    assert migrate(engine, target=2, steps=steps) == 2
-    assert "note" in _columns(engine, "versions") and _versions(engine) == [1, 2]
-    with pytest.raises(RegistryError, match="no migration from schema 2 to 3"):
-        migrate(engine, target=3, steps=steps)
+    assert _versions(engine) == [current]
+    steps = [Migration(following, "add a note", _add_note)]
+    assert migrate(engine, target=following, steps=steps) == current
+    assert migrate(engine, target=following, steps=steps) == following
+    assert "note" in _columns(engine, "versions") and _versions(engine) == [current, following]
+    with pytest.raises(
+        RegistryError, match=f"no migration from schema {following} to {following + 1}"
+    ):
+        migrate(engine, target=following + 1, steps=steps)
     engine.dispose()
     assert registry.pull("kept@1").version.version == 1  # data survived the upgrade
 
@@ -78,7 +81,8 @@ def test_a_newer_database_is_refused(registry_url: str) -> None:
         )
     engine.dispose()
     with pytest.raises(
-        SchemaVersionError, match="schema version 99; this normlock knows versions up to 1"
+        SchemaVersionError,
+        match=f"schema version 99; this normlock knows versions up to {SCHEMA_VERSION}",
     ):
         Registry(registry_url)
 

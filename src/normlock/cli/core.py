@@ -39,6 +39,14 @@ def fit(
     ] = None,
     model: Annotated[str | None, typer.Option(help="Model name to tie the lock to.")] = None,
     model_version: Annotated[str | None, typer.Option(help="Model version.")] = None,
+    domain: Annotated[
+        str | None,
+        typer.Option(help="Fit a domain lock: images, series, audio or boxes (normlock.domains)."),
+    ] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="A domain setting KEY=VALUE (repeatable), e.g. layout=NHWC."),
+    ] = None,
     engine: EngineOption = "local",
     scheduler: SchedulerOption = None,
     master: MasterOption = None,
@@ -47,7 +55,8 @@ def fit(
     """Fit a lock on training data (training split only!).
 
     With --engine dask or spark the engine reads and fits the files, partition by
-    partition: the same lock as a local fit.
+    partition: the same lock as a local fit. With --domain, the files are the domain's
+    (a folder of images, Parquet files of series, ...) and --set gives its settings.
 
     Examples:
 
@@ -56,11 +65,16 @@ def fit(
         normlock fit 'data/train-*.parquet' --target price -o model.normlock.json
 
         normlock fit 'data/*.parquet' --engine spark -o model.normlock.json
+
+        normlock fit --domain images ./train_images/ --set max_value=255 -o images.normlock.json
     """
     from normlock.io.files import expand
     from normlock.stats import DEFAULT_EXACT_LIMIT
 
     address = engine_address(engine, scheduler, master)
+    if domain is not None or setting:
+        _fit_domain(domain, data, setting or [], output, model, model_version, engine)
+        return
     paths = expand(data)
     options = {
         "default": default,
@@ -90,6 +104,36 @@ def fit(
     out.print(
         f"locked {len(lock.features)} feature(s) from {lock.provenance['rows']:,} rows "
         f"-> {output}  fingerprint {lock.fingerprint[:16]}"
+    )
+    for name, found in lock.warnings.items():
+        for message in found:
+            out.print(f"[yellow]warning[/] {name}: {message}")
+
+
+def _fit_domain(
+    domain: str | None,
+    data: list[str],
+    setting: list[str],
+    output: Path,
+    model: str | None,
+    model_version: str | None,
+    engine: str,
+) -> None:
+    from normlock.cli.domains import fit_domain, parse_settings
+
+    if domain is None:
+        fail("--set gives a domain's settings: add --domain")
+    if engine != "local":
+        fail("--domain fits run with --engine local")
+    lock = fit_domain(domain, data, parse_settings(setting))  # type: ignore[arg-type]
+    if model:
+        lock = lock.with_model(model, model_version)
+    lock.save(output)
+    out = console()
+    fitted_on = lock.fitted_on()  # type: ignore[attr-defined]
+    out.print(
+        f"locked {domain} ({len(lock.features)} feature(s)) from {fitted_on} -> {output}  "
+        f"fingerprint {lock.fingerprint[:16]}"
     )
     for name, found in lock.warnings.items():
         for message in found:

@@ -69,6 +69,8 @@ def monitor(
         normlock monitor model.normlock.json --profiles replica-a.json replica-b.json
 
         normlock monitor model.normlock.json 'logs/*.parquet' --engine spark
+
+        normlock monitor images.normlock.json served_images/
     """
     from normlock.lock import load
     from normlock.monitor import Monitor, load_profile
@@ -96,12 +98,18 @@ def monitor(
             fail(f"the profiles are of stage {merged.stage!r}, not {stage!r}")
         watch = Monitor(lock, merged.stage, profile=merged)
     else:
+        from normlock.domains.base import DomainLock
         from normlock.io.files import batch_source, expand
 
-        watch = Monitor(lock, "raw" if stage is None else stage)  # type: ignore[arg-type]
-        source = batch_source(expand(data or []), columns=list(lock.feature_names))
-        for batch in progress(not quiet, "monitoring", source()):
-            watch.update(batch)
+        if isinstance(lock, DomainLock):  # the domain's files: images, clips, series
+            watch = lock.monitor("raw" if stage is None else stage)  # type: ignore[arg-type]
+            for batch in lock.served_batches(data or []):
+                watch.update(batch)
+        else:
+            watch = Monitor(lock, "raw" if stage is None else stage)  # type: ignore[arg-type]
+            source = batch_source(expand(data or []), columns=list(lock.feature_names))
+            for batch in progress(not quiet, "monitoring", source()):
+                watch.update(batch)
     report = watch.report()
     if profile_out:
         watch.save_profile(profile_out)

@@ -28,7 +28,10 @@ def verify(
     ],
     data: Annotated[
         list[str] | None,
-        typer.Option("--data", help="Extra rows to compare on (Parquet, CSV or Arrow file)."),
+        typer.Option(
+            "--data",
+            help="Extra rows to compare on (Parquet, CSV or Arrow file; a domain lock's files).",
+        ),
     ] = None,
     exact: Annotated[
         bool,
@@ -72,23 +75,29 @@ def verify(
         normlock verify model.normlock.json --against scaler.skops --data sample.parquet --json
 
         normlock verify model.normlock.json --against serving.onnx --exact
+
+        normlock verify images.normlock.json --against preprocess.py:normalize --data val/
     """
+    from normlock.domains.base import DomainLock
     from normlock.lock import load
     from normlock.verify.parity import verify as run_verify
 
     if os.getcwd() not in sys.path:  # so that module:function finds the user's modules
         sys.path.insert(0, os.getcwd())
     lock = load(lock_file)
-    report = run_verify(
-        lock,
-        against,
-        _read_table(data) if data else None,
-        exact=exact,
-        ulps=ulps,
-        feed=feed,
-        trust_pickle=trust_pickle,
-        trusted_types=trust_type or (),
-    )
+    if isinstance(lock, DomainLock):  # fed the domain's arrays; --data: its files
+        report = lock.verify(against, data or None, exact=exact, ulps=ulps)
+    else:
+        report = run_verify(
+            lock,
+            against,
+            _read_table(data) if data else None,
+            exact=exact,
+            ulps=ulps,
+            feed=feed,
+            trust_pickle=trust_pickle,
+            trusted_types=trust_type or (),
+        )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, allow_nan=False))
     else:

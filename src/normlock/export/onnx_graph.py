@@ -25,7 +25,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from normlock.errors import InputError
-from normlock.export import INVALID_OUTPUT
+from normlock.export import FINGERPRINT_KEY, INVALID_OUTPUT, LOCK_OUTPUT_KEY
 from normlock.export.onnx_checks import either, invalid, nowhere, outside_domain
 from normlock.export.onnx_ops import EMITTERS, GraphBuilder
 from normlock.export.plan import Plan, plan
@@ -34,6 +34,8 @@ from normlock.methods.ops import Op
 
 DEFAULT_OPSET = 17
 _TYPES = {"float32": TensorProto.FLOAT, "float64": TensorProto.DOUBLE}
+LOCK_STAGE_OUTPUT = "normlock/out"
+"""The lock stage's output tensor in a model made by :func:`attach`."""
 
 
 def _unsupported(op: Op) -> str | None:
@@ -123,9 +125,7 @@ def to_onnx(
         doc_string=f"normlock lock {lock.fingerprint}",
     )
     columns = json.dumps(list(layout.columns))
-    helper.set_model_props(
-        model, {"normlock.fingerprint": lock.fingerprint, "normlock.columns": columns}
-    )
+    helper.set_model_props(model, {FINGERPRINT_KEY: lock.fingerprint, "normlock.columns": columns})
     onnx.checker.check_model(model, full_check=True)
     return model
 
@@ -165,17 +165,28 @@ def _assemble(builder: GraphBuilder, parts: list[str], restore: str | None) -> s
     return z if restore is None else builder.node("Gather", z, restore, axis=-1)
 
 
-def attach(lock: Lock, model: onnx.ModelProto, *, input_name: str | None = None) -> onnx.ModelProto:
+def attach(
+    lock: Lock,
+    model: onnx.ModelProto,
+    *,
+    input_name: str | None = None,
+    feature_axis: int = -1,
+) -> onnx.ModelProto:
     """``model`` with the lock's graph in front of its input: it takes raw features.
 
     Args:
         lock: the lock whose columns are the model's input columns, in order.
-        model: an ONNX model with a ``[N, columns]`` float or double input.
+        model: an ONNX model with a float or double input whose ``feature_axis`` holds
+            the columns (``[N, columns]``, or ``[N, C, H, W]`` with ``feature_axis=1``).
         input_name: the model input to feed (default: its only required input).
+        feature_axis: the input axis that holds the lock's columns.
 
     Returns:
         The merged model (``onnx.compose.merge_models``); its input keeps the model's
-        input name, and the lock's operator set and IR version follow the model's.
+        input name, and the lock's operator set and IR version follow the model's. Its
+        metadata records the lock's fingerprint and columns, and the tensor the lock
+        stage outputs (:data:`~normlock.export.LOCK_OUTPUT_KEY`), from which
+        ``verify`` and ``audit`` read the lock stage back.
     """
     stored = {init.name for init in model.graph.initializer}
     names = [i.name for i in model.graph.input if i.name not in stored]
@@ -189,9 +200,24 @@ def attach(lock: Lock, model: onnx.ModelProto, *, input_name: str | None = None)
     dtype = {v: k for k, v in _TYPES.items()}.get(feed.type.tensor_type.elem_type)
     if dtype is None:
         raise InputError(f"model input {input_name!r} is not float or double; cannot feed it")
+    rank = len(feed.type.tensor_type.shape.dim) or 2
     opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
     front = to_onnx(
-        lock, dtype=dtype, opset=opset, input_name=input_name, output_name="normlock/out"
+        lock,
+        dtype=dtype,
+        opset=opset,
+        input_name=input_name,
+        output_name=LOCK_STAGE_OUTPUT,
+        feature_axis=feature_axis,
+        rank=rank,
     )
     front.ir_version = model.ir_version
-    return onnx.compose.merge_models(front, model, io_map=[("normlock/out", input_name)])
+    merged = onnx.compose.merge_models(front, model, io_map=[(LOCK_STAGE_OUTPUT, input_name)])
+    helper.set_model_props(
+        merged,
+        {
+            **{p.key: p.value for p in merged.metadata_props},
+            LOCK_OUTPUT_KEY: LOCK_STAGE_OUTPUT,
+        },
+    )
+    return merged

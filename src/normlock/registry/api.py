@@ -12,6 +12,7 @@ from sqlalchemy import select
 from normlock.errors import InputError
 from normlock.registry import aliases as alias_ops
 from normlock.registry import profiles as profile_ops
+from normlock.registry import summaries
 from normlock.registry import versions as version_ops
 from normlock.registry.errors import ConflictError
 from normlock.registry.names import check_alias, check_name, check_source, parse_ref
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from normlock.diff import LockDiff
     from normlock.lock import Lock
     from normlock.profile import Profile
+    from normlock.registry.catalog import Catalog
     from normlock.registry.records import WindowStats
 
 
@@ -94,6 +96,12 @@ class Registry:
     def url(self) -> str:
         """The registry URL with its password masked."""
         return self._store.display_url
+
+    def catalog(self) -> Catalog:
+        """Read-only browsing views: names, windows, feature histories (indexed summaries)."""
+        from normlock.registry.catalog import Catalog
+
+        return Catalog(self._store)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -292,7 +300,9 @@ class Registry:
     ) -> bool:
         """Store a served-data profile of the lock ``ref`` names for ``[start, end)``.
 
-        Returns False when the identical profile was already stored for this window.
+        Returns False when the identical profile was already stored for this window. The
+        window's summary (its sources merged: findings, statistics and drift metrics per
+        feature) is updated in the same transaction; see :mod:`normlock.registry.summaries`.
         """
         check_source(source)
         span = profile_ops.window(start, end)
@@ -301,9 +311,14 @@ class Registry:
             found = version_ops.describe_one(
                 connection, parsed.name, version_ops.resolve(connection, parsed)
             )
-            return profile_ops.record(
+            stored = profile_ops.record(
                 connection, found.name, found.hash, found.fingerprint, profile, span, source
             )
+            if stored:
+                lock = version_ops.read_verified(connection, found).lock
+                window = (found.name, found.hash, profile.stage, *span)
+                summaries.refresh(connection, window, lock)
+            return stored
 
     def profiles(
         self,

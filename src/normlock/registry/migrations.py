@@ -47,7 +47,19 @@ class Migration:
     upgrade: Callable[[Connection], None]
 
 
-MIGRATIONS: tuple[Migration, ...] = ()
+def _window_summaries(connection: Connection) -> None:
+    """Version 2: per-window drift summaries, computed for the windows already stored."""
+    from normlock.registry.schema import window_features, window_summaries
+    from normlock.registry.summaries import backfill
+
+    window_summaries.create(connection)
+    window_features.create(connection)
+    backfill(connection)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(2, "window summaries: findings and drift metrics per window", _window_summaries),
+)
 """The steps after the first schema version, in order."""
 
 

@@ -127,6 +127,21 @@ def _rate(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
+def feature_stats(profile: Profile, feature: str) -> dict[str, Any]:
+    """One feature of a (merged) profile: count, mean, std (ddof 0), missing rate (NaN and
+    infinite values over all values) and out-of-range rate (finite values outside the
+    lock's training range over finite values)."""
+    summary = profile.features[feature]
+    outside = profile.below[feature] + profile.above[feature]
+    return {
+        "count": summary.count,
+        "mean": summary.mean,
+        "std": summary.std(0) if summary.count else math.nan,
+        "missing_rate": _rate(summary.total - summary.count, summary.total),
+        "out_of_range_rate": _rate(outside, summary.count),
+    }
+
+
 def feature_history(
     connection: Connection, records: list[ProfileRecord], feature: str
 ) -> list[WindowStats]:
@@ -149,8 +164,6 @@ def feature_history(
     history = []
     for (lock_hash, begin, finish), members in sorted(groups.items(), key=_window_order):
         profile: Any = merged(members)
-        summary = profile.features[feature]
-        outside = profile.below[feature] + profile.above[feature]
         history.append(
             WindowStats(
                 window_start=begin,
@@ -159,11 +172,7 @@ def feature_history(
                 version=numbers.get(lock_hash),
                 sources=tuple(sorted(m.source for m in members)),
                 rows=profile.rows,
-                count=summary.count,
-                mean=summary.mean,
-                std=summary.std(0) if summary.count else math.nan,
-                missing_rate=_rate(summary.total - summary.count, summary.total),
-                out_of_range_rate=_rate(outside, summary.count),
+                **feature_stats(profile, feature),
             )
         )
     return history

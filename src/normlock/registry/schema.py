@@ -8,6 +8,10 @@
 * ``aliases``: where each alias of a name points now; ``alias_events``: every move of
   an alias (promote, rollback), numbered without gaps per alias.
 * ``profiles``: served-data profiles per lock, stage, source and time window.
+* ``window_summaries`` and ``window_features`` (since version 2): per window of a lock and
+  stage, all its sources merged, the drift report's findings and each feature's statistics
+  and drift metrics, written when a profile is recorded; what browsing and ``/metrics``
+  read instead of re-analysing stored profiles.
 
 Times are stored as naive UTC.
 """
@@ -19,6 +23,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -32,7 +37,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema this library creates and uses (see :mod:`normlock.registry.migrations`)."""
 
 metadata = MetaData()
@@ -120,4 +125,46 @@ profiles = Table(
     ),
     CheckConstraint("window_end > window_start", name="profiles_window_order"),
     Index("profiles_by_time", "name", "window_start"),
+)
+
+window_summaries = Table(
+    "window_summaries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), ForeignKey("names.name"), nullable=False),
+    Column("lock_hash", String(64), ForeignKey("locks.hash"), nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("window_start", DateTime, nullable=False),
+    Column("window_end", DateTime, nullable=False),
+    Column("sources", Text, nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("problems", Integer, nullable=False),
+    Column("findings", Text, nullable=False),
+    Column("computed_at", DateTime, nullable=False),
+    UniqueConstraint(
+        "name", "lock_hash", "stage", "window_start", "window_end", name="window_summaries_once"
+    ),
+    Index("window_summaries_by_time", "name", "stage", "window_end"),
+)
+
+window_features = Table(
+    "window_features",
+    metadata,
+    Column("window_id", Integer, ForeignKey("window_summaries.id"), nullable=False),
+    Column("feature", Text, nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("window_start", DateTime, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("mean", Float),
+    Column("std", Float),
+    Column("missing_rate", Float),
+    Column("out_of_range_rate", Float),
+    Column("psi", Float),
+    Column("psi_critical", Float),
+    Column("smd", Float),
+    Column("wasserstein_sd", Float),
+    Column("alarms", Text, nullable=False),
+    PrimaryKeyConstraint("window_id", "feature"),
+    Index("window_features_by_time", "name", "stage", "feature", "window_start"),
 )

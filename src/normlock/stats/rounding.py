@@ -38,3 +38,53 @@ def sqrt_ratio_to_float(numerator: int, denominator: int) -> float:
     if exponent >= 0:
         return ratio_to_float(root, 1 << exponent)
     return ratio_to_float(root << -exponent, 1)
+
+
+_SMALLEST_NORMAL = 2.0**-1022
+
+
+def scaled_ratio_to_float(numerator: int, denominator: int, exponent: int) -> float:
+    """The float64 nearest to ``numerator / denominator * 2**exponent``: the quotient
+    rounded once, then scaled by the power of two, which is exact while the result is a
+    normal float (else the whole ratio is rounded at once)."""
+    quotient = ratio_to_float(numerator, denominator)
+    if quotient == 0.0 or not math.isfinite(quotient):
+        return quotient if exponent == 0 else _ratio_at(numerator, denominator, exponent)
+    result = _scaled(quotient, exponent)
+    if math.isfinite(result) and abs(result) >= _SMALLEST_NORMAL:
+        return result
+    return _ratio_at(numerator, denominator, exponent)
+
+
+def scaled_sqrt_ratio_to_float(numerator: int, denominator: int, exponent: int) -> float:
+    """The float64 nearest to ``sqrt(numerator / denominator * 2**exponent)`` for a
+    non-negative ratio, the same way."""
+    if exponent % 2:
+        numerator, exponent = numerator << 1, exponent - 1
+    root = sqrt_ratio_to_float(numerator, denominator)
+    if root == 0.0 or not math.isfinite(root):
+        return root if exponent == 0 else _sqrt_ratio_at(numerator, denominator, exponent)
+    result = _scaled(root, exponent // 2)
+    if math.isfinite(result) and abs(result) >= _SMALLEST_NORMAL:
+        return result
+    return _sqrt_ratio_at(numerator, denominator, exponent)
+
+
+def _scaled(value: float, exponent: int) -> float:
+    """``value * 2**exponent``, inf where it overflows (the callers then round anew)."""
+    try:
+        return math.ldexp(value, exponent)
+    except OverflowError:
+        return math.inf
+
+
+def _ratio_at(numerator: int, denominator: int, exponent: int) -> float:
+    if exponent >= 0:
+        return ratio_to_float(numerator << exponent, denominator)
+    return ratio_to_float(numerator, denominator << -exponent)
+
+
+def _sqrt_ratio_at(numerator: int, denominator: int, exponent: int) -> float:
+    if exponent >= 0:
+        return sqrt_ratio_to_float(numerator << exponent, denominator)
+    return sqrt_ratio_to_float(numerator, denominator << -exponent)

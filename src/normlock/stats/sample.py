@@ -4,8 +4,8 @@ Every row of a fit has a 64-bit hash of its feature values (:func:`wide_row_hash
 top 48 bits are the row sketch's hash, :mod:`normlock.stats.rows`). A
 :class:`HashSample` keeps the ``k`` distinct rows of smallest hash, each with the number
 of times it occurred and its values: those of the hashed columns and of the columns
-carried beside them (a target), which tell apart rows of equal features. Rows are
-ordered by hash, then by the carried values' bits. As in the hash, a hashed column's
+carried beside them (a target), which tell apart rows of equal features. The kept rows
+are a set, stored in no particular order. As in the hash, a hashed column's
 ``-0.0`` is kept as ``+0.0`` and every NaN as one NaN. The sample depends only on the
 multiset of rows, never on how they were chunked, ordered or merged, so a lock's
 reference quantiles are the same bits for any split of the same rows, on one machine or
@@ -167,17 +167,66 @@ class HashSample:
     def _with(self, hashes: np.ndarray, counts: np.ndarray, values: np.ndarray) -> HashSample:
         if self.saturated:  # rows above the largest kept hash cannot enter
             below = hashes <= self.largest
-            hashes, counts, values = hashes[below], counts[below], values[below]
-        if len(self.hashes) and len(hashes):
+            if not below.all():
+                hashes, counts, values = hashes[below], counts[below], values[below]
+        if not len(hashes):
+            return self
+        k = self.k
+        if not len(self.hashes):
+            return HashSample(k, hashes[:k], counts[:k], values[:k], self.carried)
+        ours = len(self.hashes)
+        if ours + len(hashes) <= k and not np.isin(hashes, self.hashes).any():
+            return self._joined(np.arange(ours), hashes, counts, values)
+        keys, at = np.concatenate([self.hashes, hashes]), np.arange(ours + len(hashes))
+        sort_pairs(keys, at)
+        if (keys[1:] == keys[:-1]).any():  # a row seen before (or a hash collision)
             hashes, counts, values = self._distinct(
                 np.concatenate([self.hashes, hashes]),
                 np.concatenate([self.counts, counts]),
                 np.concatenate([self.values, values]),
             )
-        elif not len(hashes):
+            return HashSample(k, hashes[:k], counts[:k], values[:k], self.carried)
+        chosen = at[:k]
+        entering = chosen[chosen >= ours] - ours
+        if not len(entering):
             return self
-        k = self.k
-        return HashSample(k, hashes[:k], counts[:k], values[:k], self.carried)
+        if ours < k:  # the sample grows: the rows it keeps, then those that enter
+            kept = np.sort(chosen[chosen < ours])
+            return self._joined(kept, hashes[entering], counts[entering], values[entering])
+        # saturated: the entering rows take the places of the rows they push out
+        evicted = np.ones(ours, bool)
+        evicted[chosen[chosen < ours]] = False
+        places = np.flatnonzero(evicted)
+        kept_hashes, kept_counts, kept_values = (
+            self.hashes.copy(),
+            self.counts.copy(),
+            self.values.copy(),
+        )
+        kept_hashes[places], kept_counts[places] = hashes[entering], counts[entering]
+        kept_values[places] = values[entering]
+        return HashSample(k, kept_hashes, kept_counts, kept_values, self.carried)
+
+    def _joined(
+        self, kept: np.ndarray, hashes: np.ndarray, counts: np.ndarray, values: np.ndarray
+    ) -> HashSample:
+        """The rows ``kept`` of this sample (indices, ascending) and new distinct rows."""
+        whole = len(kept) == len(self.hashes)
+        ours = (
+            (self.hashes, self.counts, self.values)
+            if whole
+            else (
+                self.hashes[kept],
+                self.counts[kept],
+                self.values[kept],
+            )
+        )
+        return HashSample(
+            self.k,
+            np.concatenate([ours[0], hashes]),
+            np.concatenate([ours[1], counts]),
+            np.concatenate([ours[2], values]),
+            self.carried,
+        )
 
     def _grouped(
         self, hashes: np.ndarray, carried: Sequence[np.ndarray], *, ascending: bool = False

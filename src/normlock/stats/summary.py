@@ -31,7 +31,11 @@ from normlock.stats.kernel import (
     min_total_order,
 )
 from normlock.stats.quantiles import DEFAULT_EXACT_LIMIT, QuantileStore
-from normlock.stats.rounding import ratio_to_float, sqrt_ratio_to_float
+from normlock.stats.rounding import (
+    ratio_to_float,
+    scaled_ratio_to_float,
+    scaled_sqrt_ratio_to_float,
+)
 
 
 def _as_columns(block: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -43,6 +47,11 @@ def _as_columns(block: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
     else:
         columns = [np.asarray(c) for c in block]
     return [c if c.dtype in (np.float32, np.float64) else c.astype(np.float64) for c in columns]
+
+
+def _trailing_zeros(value: int) -> int:
+    """The number of trailing zero bits of a nonzero integer."""
+    return (value & -value).bit_length() - 1
 
 
 @dataclass(frozen=True)
@@ -146,25 +155,36 @@ class Summary:
         return ratio_to_float(self.sum_units, self.count << UNIT_BITS)
 
     def _centered_square_sum(self) -> tuple[int, int]:
-        """``n * sum((x - mean)**2)`` as an exact integer ratio ``(numerator, scale)``."""
+        """``n * sum((x - mean)**2)`` exactly, as ``(numerator, exponent)``: it equals
+        ``numerator * 2**exponent``, with the powers of two that both sums share taken out
+        (the sums are multiples of ``2**-UNIT_BITS``, far finer than most data needs), so
+        that the rounding below works on integers of the data's own width."""
         if self.sum_sq_units is None:
             raise ValueError("this summary keeps no sum of squares, so no variance")
-        numerator = self.count * (self.sum_sq_units << UNIT_BITS) - self.sum_units**2
-        return numerator, 1 << (2 * UNIT_BITS)
+        total, squares = self.sum_units, self.sum_sq_units
+        if squares == 0:
+            return 0, 0
+        zeros_total = _trailing_zeros(total) if total else 2 * squares.bit_length() + UNIT_BITS
+        zeros_squares = _trailing_zeros(squares)
+        common = min(2 * zeros_total, zeros_squares + UNIT_BITS)
+        numerator = self.count * (squares << (zeros_squares + UNIT_BITS - common) >> zeros_squares)
+        if total:
+            numerator -= (total >> zeros_total) ** 2 << (2 * zeros_total - common)
+        return numerator, common - 2 * UNIT_BITS
 
     def variance(self, ddof: int = 0) -> float:
         """Correctly rounded variance with ``ddof`` delta degrees of freedom."""
         if self.count - ddof <= 0:
             return math.nan
-        numerator, scale = self._centered_square_sum()
-        return ratio_to_float(numerator, scale * self.count * (self.count - ddof))
+        numerator, exponent = self._centered_square_sum()
+        return scaled_ratio_to_float(numerator, self.count * (self.count - ddof), exponent)
 
     def std(self, ddof: int = 0) -> float:
         """Correctly rounded standard deviation (the root of the exact variance)."""
         if self.count - ddof <= 0:
             return math.nan
-        numerator, scale = self._centered_square_sum()
-        return sqrt_ratio_to_float(numerator, scale * self.count * (self.count - ddof))
+        numerator, exponent = self._centered_square_sum()
+        return scaled_sqrt_ratio_to_float(numerator, self.count * (self.count - ddof), exponent)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; exact sums are hex integer strings in ``2**-unit_bits`` units."""

@@ -27,7 +27,7 @@ from normlock.errors import NormlockError
 from normlock.frames import is_container, read_columns
 from normlock.lock import Lock
 from normlock.verify.cause import Cause, Observation, json_number
-from normlock.verify.compare import Tolerance, compare
+from normlock.verify.compare import Comparison, Tolerance, compare
 from normlock.verify.data import feature_columns
 from normlock.verify.diagnose import diagnose
 from normlock.verify.rounding import rounding_bound
@@ -68,6 +68,32 @@ class FeatureParity:
     tolerance: Tolerance
     worst: tuple[float, float, float]
     cause: Cause | None = None
+
+    @classmethod
+    def of(
+        cls,
+        feature: str,
+        run: str,
+        dtype: str,
+        found: Comparison,
+        tolerance: Tolerance,
+        cause: Cause | None,
+    ) -> FeatureParity:
+        """The entry of a :class:`~normlock.verify.compare.Comparison`."""
+        return cls(
+            feature=feature,
+            run=run,
+            dtype=dtype,
+            count=found.count,
+            differing=found.differing,
+            failing=found.failing,
+            max_abs_error=found.max_abs_error,
+            max_ulp=found.max_ulp,
+            rounding_share=found.rounding_share,
+            tolerance=tolerance,
+            worst=found.worst,
+            cause=cause,
+        )
 
     @property
     def passed(self) -> bool:
@@ -259,7 +285,7 @@ def verify(
     Raises:
         TargetError: the target cannot be loaded, or fails on every dtype.
     """
-    tolerance = _tolerance(exact, ulps)
+    tolerance = tolerance_of(exact, ulps)
     names = list(lock.feature_names)
     resolved = resolve_target(
         target, names, feed=feed, trust_pickle=trust_pickle, trusted_types=trusted_types
@@ -286,7 +312,8 @@ def verify(
     return ParityReport(lock.fingerprint, resolved.description, tuple(results), tuple(notes))
 
 
-def _tolerance(exact: bool, ulps: int | None) -> Tolerance:
+def tolerance_of(exact: bool, ulps: int | None) -> Tolerance:
+    """The :class:`Tolerance` of ``exact`` / ``ulps`` (see :func:`verify`)."""
     if ulps is not None and (isinstance(ulps, bool) or not isinstance(ulps, int) or ulps < 0):
         raise TargetError(f"ulps must be a non-negative integer, got {ulps!r}")
     if exact and ulps is not None:
@@ -377,19 +404,6 @@ def _compare_run(
             )
             cause = diagnose(lock, seen)
         results.append(
-            FeatureParity(
-                feature=feature.name,
-                run=run.label,
-                dtype=run.dtype,
-                count=found.count,
-                differing=found.differing,
-                failing=found.failing,
-                max_abs_error=found.max_abs_error,
-                max_ulp=found.max_ulp,
-                rounding_share=found.rounding_share,
-                tolerance=tolerance,
-                worst=found.worst,
-                cause=cause,
-            )
+            FeatureParity.of(feature.name, run.label, run.dtype, found, tolerance, cause)
         )
     return results

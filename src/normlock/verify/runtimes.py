@@ -30,14 +30,7 @@ def onnx_target(model: bytes, features: Sequence[str], description: str) -> Targ
     value raises :class:`TargetError` naming the first feature and row, as
     ``lock.transform`` raises for that value.
     """
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        raise TargetError("ONNX targets need onnxruntime: pip install 'normlock[verify]'") from None
-    try:
-        session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        raise TargetError(f"{description}: onnxruntime cannot load it: {exc}") from None
+    session = onnx_session(model, description)
     inputs, outputs = session.get_inputs(), session.get_outputs()
     types = {_ONNX_TYPES.get(i.type) for i in inputs}
     if len(types) != 1 or None in types:
@@ -78,6 +71,18 @@ def onnx_target(model: bytes, features: Sequence[str], description: str) -> Targ
 
     dtypes = ("float32",) if graph_dtype == "float16" else (graph_dtype,)
     return Target(description, run, dtypes, tuple(notes))
+
+
+def onnx_session(model: bytes, description: str) -> Any:
+    """An onnxruntime session of ``model`` on the CPU (``description`` names it in errors)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise TargetError("ONNX targets need onnxruntime: pip install 'normlock[verify]'") from None
+    try:
+        return ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise TargetError(f"{description}: onnxruntime cannot load it: {exc}") from None
 
 
 def _raise_flagged(flags: np.ndarray, matrix: np.ndarray, names: list[str], source: str) -> None:

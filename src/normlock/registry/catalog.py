@@ -1,0 +1,361 @@
+"""Browsing the registry: names, windows and feature histories, from indexed summary rows.
+
+Every query here reads aggregates or the window summaries (:mod:`.summaries`), never the
+stored locks or profiles, so a page costs a few indexed queries whatever the registry
+holds (1,000 versions and 10,000 windows answer in milliseconds).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, select
+
+from normlock.registry.names import check_name
+from normlock.registry.records import utc
+from normlock.registry.schema import aliases, names, versions, window_features, window_summaries
+from normlock.registry.summaries import DRIFT_METRICS
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Row
+
+    from normlock.registry.store import Store
+
+STATISTICS = ("count", "mean", "std", "missing_rate", "out_of_range_rate")
+"""Each feature's statistics per window, beside :data:`DRIFT_METRICS`."""
+
+
+def _time(moment: datetime | None) -> str | None:
+    return None if moment is None else utc(moment).isoformat()
+
+
+@dataclass(frozen=True)
+class NameEntry:
+    """A lock name at a glance.
+
+    Attributes:
+        name: the lock name.
+        versions: how many versions it holds.
+        latest: its newest version number (None without versions).
+        updated_at: when its newest version was pushed (UTC).
+        aliases: each alias and the version it points to.
+        windows: how many served-data windows are summarized.
+        last_window_end: the end of its latest window (UTC).
+        last_problems: findings other than ``ok`` in its latest window(s).
+    """
+
+    name: str
+    versions: int
+    latest: int | None
+    updated_at: datetime | None
+    aliases: dict[str, int]
+    windows: int
+    last_window_end: datetime | None
+    last_problems: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "versions": self.versions,
+            "latest": self.latest,
+            "updated_at": _time(self.updated_at),
+            "aliases": self.aliases,
+            "windows": self.windows,
+            "last_window_end": _time(self.last_window_end),
+            "last_problems": self.last_problems,
+        }
+
+
+@dataclass(frozen=True)
+class WindowEntry:
+    """One window's summary: its lock, span, sources, rows and findings."""
+
+    id: int
+    name: str
+    lock_hash: str
+    version: int | None
+    stage: str
+    window_start: datetime
+    window_end: datetime
+    sources: tuple[str, ...]
+    rows: int
+    problems: int
+    findings: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "lock_hash": self.lock_hash,
+            "version": self.version,
+            "stage": self.stage,
+            "window_start": _time(self.window_start),
+            "window_end": _time(self.window_end),
+            "sources": list(self.sources),
+            "rows": self.rows,
+            "problems": self.problems,
+            "findings": list(self.findings),
+        }
+
+
+@dataclass(frozen=True)
+class FeaturePoint:
+    """One feature in one window: its statistics and drift metrics (None where undefined)."""
+
+    window_id: int
+    window_start: datetime
+    window_end: datetime
+    version: int | None
+    values: dict[str, float | None]
+    alarms: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "window_start": _time(self.window_start),
+            "window_end": _time(self.window_end),
+            "version": self.version,
+            **self.values,
+            "alarms": list(self.alarms),
+        }
+
+
+def _numbers(connection: Connection, name: str | None) -> dict[tuple[str, str], int]:
+    query = select(versions.c.name, versions.c.lock_hash, versions.c.version)
+    if name is not None:
+        query = query.where(versions.c.name == name)
+    return {(n, h): int(v) for n, h, v in connection.execute(query)}
+
+
+def _window(row: Row, numbers: dict[tuple[str, str], int]) -> WindowEntry:
+    return WindowEntry(
+        id=int(row.id),
+        name=row.name,
+        lock_hash=row.lock_hash,
+        version=numbers.get((row.name, row.lock_hash)),
+        stage=row.stage,
+        window_start=utc(row.window_start),
+        window_end=utc(row.window_end),
+        sources=tuple(row.sources.split(",")) if row.sources else (),
+        rows=int(row.rows),
+        problems=int(row.problems),
+        findings=tuple(json.loads(row.findings)),
+    )
+
+
+def _window_counts(connection: Connection) -> dict[str, tuple[int, datetime, int]]:
+    """Per name: how many windows, the latest window end, and the problems found then."""
+    last = (
+        select(window_summaries.c.name, func.max(window_summaries.c.window_end).label("end"))
+        .group_by(window_summaries.c.name)
+        .subquery()
+    )
+    problems = dict(
+        connection.execute(
+            select(window_summaries.c.name, func.sum(window_summaries.c.problems))
+            .join(
+                last,
+                and_(
+                    last.c.name == window_summaries.c.name,
+                    last.c.end == window_summaries.c.window_end,
+                ),
+            )
+            .group_by(window_summaries.c.name)
+        ).all()
+    )
+    counted = connection.execute(
+        select(
+            window_summaries.c.name,
+            func.count(window_summaries.c.id),
+            func.max(window_summaries.c.window_end),
+        ).group_by(window_summaries.c.name)
+    )
+    return {name: (int(n), end, int(problems.get(name) or 0)) for name, n, end in counted}
+
+
+class Catalog:
+    """Read-only views of a registry for browsing (see :meth:`Registry.catalog`)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def names(self) -> list[NameEntry]:
+        """Every name with its counts, newest version, aliases and latest window, by name."""
+        with self._store.reading() as connection:
+            held = connection.execute(
+                select(
+                    names.c.name,
+                    func.count(versions.c.version),
+                    func.max(versions.c.version),
+                    func.max(versions.c.created_at),
+                )
+                .select_from(names.outerjoin(versions, versions.c.name == names.c.name))
+                .group_by(names.c.name)
+                .order_by(names.c.name)
+            ).all()
+            pointing: dict[str, dict[str, int]] = {}
+            for name, alias, number in connection.execute(
+                select(aliases.c.name, aliases.c.alias, aliases.c.version).order_by(aliases.c.alias)
+            ):
+                pointing.setdefault(name, {})[alias] = int(number)
+            windows = _window_counts(connection)
+        entries = []
+        for name, count, newest, pushed in held:
+            total, end, problems = windows.get(name, (0, None, 0))
+            entries.append(
+                NameEntry(
+                    name=name,
+                    versions=int(count),
+                    latest=None if newest is None else int(newest),
+                    updated_at=None if pushed is None else utc(pushed),
+                    aliases=pointing.get(name, {}),
+                    windows=total,
+                    last_window_end=None if end is None else utc(end),
+                    last_problems=problems,
+                )
+            )
+        return entries
+
+    def stages(self, name: str) -> list[str]:
+        """The stages (``raw``, ``normalized``) ``name`` has windows for."""
+        check_name(name)
+        with self._store.reading() as connection:
+            query = select(window_summaries.c.stage).where(window_summaries.c.name == name)
+            return sorted(connection.execute(query.distinct()).scalars())
+
+    def windows(
+        self,
+        name: str,
+        *,
+        stage: str = "raw",
+        limit: int = 50,
+        offset: int = 0,
+        problems_only: bool = False,
+    ) -> tuple[int, list[WindowEntry]]:
+        """How many windows ``name`` has at ``stage`` (with problems, if asked), and a page
+        of them, newest first."""
+        check_name(name)
+        where = [window_summaries.c.name == name, window_summaries.c.stage == stage]
+        if problems_only:
+            where.append(window_summaries.c.problems > 0)
+        with self._store.reading() as connection:
+            total = connection.execute(
+                select(func.count(window_summaries.c.id)).where(*where)
+            ).scalar_one()
+            rows = connection.execute(
+                select(window_summaries)
+                .where(*where)
+                .order_by(window_summaries.c.window_end.desc(), window_summaries.c.id.desc())
+                .limit(limit)
+                .offset(offset)
+            ).all()
+            numbers = _numbers(connection, name)
+        return int(total), [_window(row, numbers) for row in rows]
+
+    def features(self, name: str, *, stage: str = "raw") -> dict[str, int]:
+        """Each feature with windows for ``name`` at ``stage``, and how many windows it has."""
+        check_name(name)
+        with self._store.reading() as connection:
+            rows = connection.execute(
+                select(window_features.c.feature, func.count(window_features.c.window_id))
+                .where(window_features.c.name == name, window_features.c.stage == stage)
+                .group_by(window_features.c.feature)
+                .order_by(window_features.c.feature)
+            )
+            return {feature: int(count) for feature, count in rows}
+
+    def series(
+        self,
+        name: str,
+        feature: str,
+        *,
+        stage: str = "raw",
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[FeaturePoint]:
+        """``feature``'s statistics and drift metrics per window of ``name``, oldest first."""
+        from normlock.registry.records import stored_time
+
+        check_name(name)
+        columns = [window_features.c[k] for k in (*STATISTICS, *DRIFT_METRICS)]
+        query = (
+            select(
+                window_features.c.window_id,
+                window_summaries.c.window_start,
+                window_summaries.c.window_end,
+                window_summaries.c.lock_hash,
+                window_features.c.alarms,
+                *columns,
+            )
+            .join(window_summaries, window_summaries.c.id == window_features.c.window_id)
+            .where(
+                window_features.c.name == name,
+                window_features.c.stage == stage,
+                window_features.c.feature == feature,
+            )
+            .order_by(window_features.c.window_start, window_summaries.c.window_end)
+        )
+        if start is not None:
+            query = query.where(window_features.c.window_start >= stored_time(start))
+        if end is not None:
+            query = query.where(window_summaries.c.window_end <= stored_time(end))
+        with self._store.reading() as connection:
+            rows = connection.execute(query).all()
+            numbers = _numbers(connection, name)
+        return [
+            FeaturePoint(
+                window_id=int(row.window_id),
+                window_start=utc(row.window_start),
+                window_end=utc(row.window_end),
+                version=numbers.get((name, row.lock_hash)),
+                values={c.name: getattr(row, c.name) for c in columns},
+                alarms=tuple(row.alarms.split(",")) if row.alarms else (),
+            )
+            for row in rows
+        ]
+
+    def latest(self) -> list[tuple[WindowEntry, dict[str, dict[str, float | None]]]]:
+        """Per name and stage, the latest window and each feature's values in it."""
+        last = (
+            select(
+                window_summaries.c.name,
+                window_summaries.c.stage,
+                func.max(window_summaries.c.window_end).label("end"),
+            )
+            .group_by(window_summaries.c.name, window_summaries.c.stage)
+            .subquery()
+        )
+        newest = (
+            select(func.max(window_summaries.c.id))
+            .join(
+                last,
+                and_(
+                    last.c.name == window_summaries.c.name,
+                    last.c.stage == window_summaries.c.stage,
+                    last.c.end == window_summaries.c.window_end,
+                ),
+            )
+            .group_by(window_summaries.c.name, window_summaries.c.stage)
+        )
+        columns = [window_features.c[k] for k in (*STATISTICS, *DRIFT_METRICS)]
+        with self._store.reading() as connection:
+            windows = connection.execute(
+                select(window_summaries)
+                .where(window_summaries.c.id.in_(newest))
+                .order_by(window_summaries.c.name, window_summaries.c.stage)
+            ).all()
+            values: dict[int, dict[str, dict[str, float | None]]] = {}
+            for row in connection.execute(
+                select(window_features.c.window_id, window_features.c.feature, *columns)
+                .where(window_features.c.window_id.in_([w.id for w in windows]))
+                .order_by(window_features.c.feature)
+            ):
+                values.setdefault(int(row.window_id), {})[row.feature] = {
+                    c.name: getattr(row, c.name) for c in columns
+                }
+            numbers = _numbers(connection, None)
+        return [(_window(w, numbers), values.get(int(w.id), {})) for w in windows]
