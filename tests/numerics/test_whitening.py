@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -11,7 +14,9 @@ from sklearn.covariance import ledoit_wolf
 from sklearn.decomposition import PCA
 
 import normlock as nl
+from normlock.diff import diff_locks
 from normlock.errors import DomainError, NotFittedError, SpecError
+from normlock.render import lock_overview
 
 COLUMNS = ["a", "b", "c", "d"]
 
@@ -207,3 +212,15 @@ def test_missing_or_singular_groups_say_what_to_do() -> None:
         nl.fit(twin, singular)
     singular["groups"][0]["epsilon"] = 1e-9
     assert nl.fit(twin, singular).groups[0].options["epsilon"] == 1e-9
+
+
+def test_checks_that_do_not_cover_groups_say_so() -> None:
+    lock = nl.load(Path(__file__).parents[1] / "golden" / "v2" / "whitening.normlock.json")
+    with pytest.raises(nl.InputError, match="does not cover"):
+        lock.verify(lambda x: x)
+    with pytest.raises(nl.InputError, match="stage='raw'"):
+        lock.monitor("normalized")
+    assert "groups" in lock_overview(lock)
+    other = replace(lock, groups=lock.groups[:1])
+    changes = diff_locks(lock, other).changes
+    assert [(c.feature, c.kind) for c in changes] == [("group work", "removed")]
