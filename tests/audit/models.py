@@ -23,10 +23,12 @@ def images(rows: int, seed: int = 0, shift: float = 0.0) -> tuple[torch.Tensor, 
 
 
 class ConvNet(nn.Module):
-    """Two convolutions with batch (or group) normalization, pooled, one linear layer."""
+    """Two convolutions with batch (or group) normalization, pooled, one linear layer
+    (the same initial weights every time)."""
 
     def __init__(self, norm: str = "batch", **options: object) -> None:
         super().__init__()
+        torch.manual_seed(0)
         layer = {
             "batch": lambda c: nn.BatchNorm2d(c, **options),
             "group": lambda c: nn.GroupNorm(2, c, **options),
@@ -60,6 +62,7 @@ class Block(nn.Module):
 
     def __init__(self, dim: int = 8, eps: float = 1e-3, rms: str = "hand") -> None:
         super().__init__()
+        torch.manual_seed(0)
         self.ln = nn.LayerNorm(dim, eps=eps)
         self.qkv = nn.Linear(dim, 3 * dim)
         self.rms = RMSNorm(dim, eps) if rms == "hand" else nn.RMSNorm(dim, eps=eps)

@@ -84,6 +84,12 @@ def audit(
     notes = list(found.notes)
     if sample is not None and found.stats is None and not notes:
         notes.append("the sample was not compared: this model format runs no hooks")
+    rows = min((s.rows for s in (found.stats or {}).values()), default=thresholds.sample_rows)
+    if rows < thresholds.sample_rows:
+        notes.append(
+            f"the sample has {rows} row(s): at least {thresholds.sample_rows} are needed to "
+            "compare it with running statistics, so it was not"
+        )
     attached = _attached(found, front, findings, notes)
     seam_lock = front if front is not None else getattr(model, "source", None)
     carries_other = attached is not None and attached.confirmed is False

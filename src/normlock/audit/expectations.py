@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from normlock.audit.findings import Finding, Thresholds
-from normlock.audit.lock_side import effective_affine, numbers
+from normlock.audit.lock_side import effective_affine, numbers, rescale_of
 from normlock.errors import InputError
 from normlock.export.imported import floats
 from normlock.lock import Lock
@@ -164,7 +164,7 @@ def expectation_findings(
         want_center, want_scale = expected.affine()
         ours = f"center {numbers(center)}, scale {numbers(scale)} on raw inputs"
     else:  # compare after the lock's own rescale, which the declaration says nothing of
-        factor = np.array([_rescale_of(f) for f in lock.features])
+        factor = np.array([rescale_of(f) for f in lock.features])
         center, scale = center / factor, scale / factor
         want_center, want_scale = np.array(expected.mean), np.array(expected.std)
         ours = f"mean {numbers(center)}, std {numbers(scale)} after its rescale"
@@ -207,16 +207,6 @@ def expectation_findings(
             },
         )
     ]
-
-
-def _rescale_of(feature: Any) -> float:
-    """The pixel value a feature's first step maps to 1 (an image lock's rescale), else 1."""
-    first = feature.steps[0] if feature.steps else None
-    params = first.params if first is not None else {}
-    rescales = list(params.get("feature_range", [])) == [0.0, 1.0] and params.get("min") == 0.0
-    if first is not None and first.method == "minmax" and rescales:
-        return float(params["max"])
-    return 1.0
 
 
 def _describe(mean: tuple[float, ...], std: tuple[float, ...], rescale: float | None) -> str:

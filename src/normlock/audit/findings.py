@@ -66,6 +66,7 @@ class Thresholds:
             running variance is far (with ``z`` below).
         z: and the difference must be this many standard errors of the sample's
             estimate, so that a small sample does not raise false alarms.
+        sample_rows: a sample of fewer rows is not compared with running statistics.
         seam_mean: the input layer's statistics match the lock's (normalized or raw)
             when their means are within this many standard deviations ...
         seam_ratio: ... and their standard deviations within this factor.
@@ -78,6 +79,7 @@ class Thresholds:
     mean_shift: float = 0.5
     variance_ratio: float = 2.0
     z: float = 4.0
+    sample_rows: int = 16
     seam_mean: float = 0.5
     seam_ratio: float = 1.5
     constants: float = 1e-5

@@ -31,12 +31,14 @@ class FeatureSide:
             such as an image preset, the constants themselves), or None.
         normalized: the moments of the lock's outputs on that data, or None.
         affine: ``(center, scale)`` when the chain is ``(x - center) / scale``.
+        rescale: the value its first step maps to 1 when it rescales images, else 1.
     """
 
     name: str
     raw: Moments | None
     normalized: Moments | None
     affine: tuple[float, float] | None
+    rescale: float = 1.0
 
 
 def sides(lock: Lock) -> list[FeatureSide]:
@@ -47,17 +49,18 @@ def sides(lock: Lock) -> list[FeatureSide]:
 def _side(feature: FeatureLock) -> FeatureSide:
     affine = effective_affine(feature)
     reference = feature.reference
+    rescale = rescale_of(feature)
     if not reference.get("count"):
         if affine is None:
-            return FeatureSide(feature.name, None, None, None)
-        return FeatureSide(feature.name, Moments(*affine), Moments(0.0, 1.0), affine)
+            return FeatureSide(feature.name, None, None, None, rescale)
+        return FeatureSide(feature.name, Moments(*affine), Moments(0.0, 1.0), affine, rescale)
     raw = Moments(float(reference["mean"]), float(reference["std"]))
     if affine is not None:
         center, scale = affine
         normalized = Moments((raw.mean - center) / scale, raw.std / abs(scale))
     else:
         normalized = _grid_moments(feature)
-    return FeatureSide(feature.name, raw, normalized, affine)
+    return FeatureSide(feature.name, raw, normalized, affine, rescale)
 
 
 def _grid_moments(feature: FeatureLock) -> Moments | None:
@@ -98,6 +101,18 @@ def effective_affine(feature: FeatureLock) -> tuple[float, float] | None:
         return None
     scale = 1.0 / low
     return float(x[1] - y[1] * scale), float(scale)
+
+
+def rescale_of(feature: FeatureLock) -> float:
+    """The value a feature's first step maps to 1 when that step is an image lock's
+    rescale (``minmax`` from ``[0, max]`` to ``[0, 1]``), else 1."""
+    first = feature.steps[0] if feature.steps else None
+    if first is None or first.method != "minmax":
+        return 1.0
+    params = first.params
+    if params.get("min") == 0.0 and list(params.get("feature_range", [])) == [0.0, 1.0]:
+        return float(params["max"])
+    return 1.0
 
 
 def numbers(values: object, limit: int = 6) -> str:

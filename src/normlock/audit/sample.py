@@ -5,8 +5,9 @@ spatial position) are compared with the layer's running mean and variance. A cha
 far when its difference is large (an effect-size floor: ``mean_shift`` standard
 deviations, or a variance ``variance_ratio`` times off) *and* larger than the sample's
 own estimation error allows (``z`` standard errors), so a small sample cannot raise a
-false alarm. The standard errors count the sample's rows, not its values: the positions
-of one image are not independent draws.
+false alarm. The standard errors count the sample's rows, not its values (the positions
+of one image are not independent draws): the mean's is that of the rows' own means, and
+a sample of fewer than ``sample_rows`` rows is not compared at all.
 """
 
 from __future__ import annotations
@@ -30,19 +31,25 @@ class ChannelStats:
         var: per channel, population variance, float64.
         count: values per channel (batch rows times spatial positions).
         rows: the batch's rows.
+        mean_error: per channel, the standard error of ``mean`` from the spread of the
+            rows' own means.
     """
 
     mean: np.ndarray
     var: np.ndarray
     count: int
     rows: int
+    mean_error: np.ndarray
 
 
 def channel_stats(x: np.ndarray, axis: int = 1) -> ChannelStats:
     """The statistics of ``x`` per index along ``axis`` (the channels), in float64."""
-    values = np.moveaxis(np.asarray(x, dtype=np.float64), axis, 0).reshape(x.shape[axis], -1)
-    rows = int(x.shape[0]) if axis != 0 else 1
-    return ChannelStats(values.mean(axis=1), values.var(axis=1), int(values.shape[1]), rows)
+    moved = np.moveaxis(np.asarray(x, dtype=np.float64), axis, 0)
+    rows = int(moved.shape[1]) if moved.ndim > 1 else 1
+    per_row = moved.reshape(moved.shape[0], rows, -1).mean(axis=2)
+    error = per_row.std(axis=1, ddof=1) / np.sqrt(rows) if rows > 1 else np.full(len(moved), np.inf)
+    values = moved.reshape(moved.shape[0], -1)
+    return ChannelStats(values.mean(axis=1), values.var(axis=1), values.shape[1], rows, error)
 
 
 def far_channels(
@@ -55,11 +62,11 @@ def far_channels(
         the worst channel's ``channel``, running and sample ``mean``/``var`` and their
         distance ``mean_shift_sd`` and ``variance_ratio``.
     """
-    if running.mean.shape != sample.mean.shape or sample.rows < 2:
+    if running.mean.shape != sample.mean.shape or sample.rows < thresholds.sample_rows:
         return None
     spread = np.sqrt(sample.var + eps)
     shift = np.abs(running.mean - sample.mean) / spread
-    shift_error = np.sqrt(sample.var / sample.rows) / spread
+    shift_error = sample.mean_error / spread
     with np.errstate(divide="ignore"):
         log_ratio = np.abs(np.log((running.var + eps) / (sample.var + eps)))
     log_error = math.sqrt(2.0 / (sample.rows - 1))

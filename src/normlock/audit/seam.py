@@ -76,10 +76,11 @@ def _constants_twice(
         scales = np.array([a[1] for a in affine])  # type: ignore[index]
         lock_text = f"center {numbers(centers)}, scale {numbers(scales)}"
         rtol = thresholds.constants
-        same = bool(
-            np.allclose(layer.center, centers, rtol=rtol, atol=0)
-            and np.allclose(layer.scale, scales, rtol=rtol, atol=0)
-        )
+        for factor in {1.0, *(f.rescale for f in features)}:  # also after its rescale
+            same = same or bool(
+                np.allclose(layer.center, centers / factor, rtol=rtol, atol=0)
+                and np.allclose(layer.scale, scales / factor, rtol=rtol, atol=0)
+            )
     how = "with the same constants" if same else "with other constants"
     return Finding(
         "double_normalization",

@@ -67,6 +67,10 @@ class AttachedModule(nn.Sequential):
 
         Returns:
             An ``onnx.ModelProto`` whose outputs are ``normlock_invalid`` and the model's.
+
+        Raises:
+            InputError: the model is in training mode (its batch normalization would be
+                exported normalizing each batch with itself): call ``eval()`` first.
         """
         import onnx
 
@@ -74,6 +78,12 @@ class AttachedModule(nn.Sequential):
 
         lock_stage = self.get_submodule("lock")
         model = self.get_submodule("model")
+        training = [name or "the model" for name, m in model.named_modules() if m.training]
+        if training:
+            raise InputError(
+                f"{training[0]} is in training mode; call eval() before exporting (a batch "
+                "normalization would normalize each served batch with itself)"
+            )
         with torch.no_grad():
             normalized = lock_stage(example)
             outputs = model(normalized)

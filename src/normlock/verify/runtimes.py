@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from normlock.errors import NO_ORIGIN
-from normlock.export import INVALID_OUTPUT
+from normlock.export import FINGERPRINT_BUFFER, INVALID_OUTPUT, LOCK_OUTPUT_KEY
 from normlock.verify.targets import Target, TargetError
 
 _ONNX_TYPES = {
@@ -28,8 +28,10 @@ def onnx_target(model: bytes, features: Sequence[str], description: str) -> Targ
     A ``normlock_invalid`` output (the flags of a lock's graph, see
     :mod:`normlock.export.onnx_checks`) is no feature output: a run where it flags a
     value raises :class:`TargetError` naming the first feature and row, as
-    ``lock.transform`` raises for that value.
+    ``lock.transform`` raises for that value. A model with a lock attached
+    (:func:`normlock.export.onnx_graph.attach`) is checked by its lock stage.
     """
+    model, stage_note = _onnx_lock_stage(model)
     session = onnx_session(model, description)
     inputs, outputs = session.get_inputs(), session.get_outputs()
     types = {_ONNX_TYPES.get(i.type) for i in inputs}
@@ -42,7 +44,7 @@ def onnx_target(model: bytes, features: Sequence[str], description: str) -> Targ
     names = list(features)
     per_feature = _per_feature_inputs(inputs, names, description)
     layout = "one input per feature, by name" if per_feature else "one matrix in lock order"
-    notes = [f"graph inputs: {layout} ({graph_dtype})"]
+    notes = [*stage_note, f"graph inputs: {layout} ({graph_dtype})"]
     if graph_dtype == "float16":
         notes.append("the graph takes float16: the float32 probes are rounded to float16")
     output_names = [o.name for o in outputs if o.name != INVALID_OUTPUT]
@@ -83,6 +85,25 @@ def onnx_session(model: bytes, description: str) -> Any:
         return ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise TargetError(f"{description}: onnxruntime cannot load it: {exc}") from None
+
+
+def _onnx_lock_stage(model: bytes) -> tuple[bytes, list[str]]:
+    """A combined model's lock stage (its inputs to the lock's output and flags), with a
+    note; any other model as it is."""
+    if LOCK_OUTPUT_KEY.encode() not in model:  # cheap: most models are not combined
+        return model, []
+    import onnx
+
+    proto = onnx.load_from_string(model)
+    props = {p.key: p.value for p in proto.metadata_props}
+    output = props.get(LOCK_OUTPUT_KEY)
+    if output is None:
+        return model, []
+    stored = {i.name for i in proto.graph.initializer}
+    inputs = [i.name for i in proto.graph.input if i.name not in stored]
+    stage = onnx.utils.Extractor(proto).extract_model(inputs, [output, INVALID_OUTPUT])
+    note = f"a model with a lock attached: its lock stage (output {output!r}) is checked"
+    return stage.SerializeToString(), [note]
 
 
 def _raise_flagged(flags: np.ndarray, matrix: np.ndarray, names: list[str], source: str) -> None:
@@ -158,14 +179,24 @@ def is_torch_module(obj: Any) -> bool:
 
 
 def torch_target(module: Any, description: str) -> Target:
-    """Call a torch module on a tensor of the matrix (no gradients)."""
+    """Call a torch module on a tensor of the matrix (no gradients); a module with a lock
+    attached (:class:`~normlock.export.torch_attach.AttachedModule`, also loaded from a
+    file) is checked by its lock stage."""
     import torch
+
+    from normlock.export.torch_attach import attached_stage
+
+    stage = attached_stage(module)
+    notes: tuple[str, ...] = ()
+    if stage is not None:
+        module = stage[1]
+        notes = (f"a model with a lock attached: its lock stage (lock {stage[0][:16]}) is checked",)
 
     def run(matrix: np.ndarray) -> Any:
         with torch.no_grad():
             return module(torch.from_numpy(np.ascontiguousarray(matrix)))
 
-    return Target(description, run)
+    return Target(description, run, notes=notes)
 
 
 def torch_file_target(path: Path) -> Target:
@@ -176,7 +207,9 @@ def torch_file_target(path: Path) -> Target:
         raise TargetError(f"{str(path)!r} needs torch: pip install torch") from None
     try:
         if path.suffix.lower() == ".pt2":
-            module = torch.export.load(str(path)).module()
+            program = torch.export.load(str(path))
+            attached = FINGERPRINT_BUFFER in program.state_dict
+            module = torch.export.unflatten(program) if attached else program.module()
             kind = "torch.export program"
         else:
             with warnings.catch_warnings():  # TorchScript is deprecated, still served
