@@ -55,19 +55,25 @@ class ColumnMoments:
 
     def merge(self, other: ColumnMoments) -> ColumnMoments:
         """The moments of the values of both (a sum of squares only where both have one)."""
-        squares = None
-        if self.sum_sq_units is not None and other.sum_sq_units is not None:
-            squares = self.sum_sq_units + other.sum_sq_units
-        return ColumnMoments(
-            count=self.count + other.count,
-            nan=self.nan + other.nan,
-            posinf=self.posinf + other.posinf,
-            neginf=self.neginf + other.neginf,
-            min=min_total_order(self.min, other.min),
-            max=max_total_order(self.max, other.max),
-            sum_units=self.sum_units + other.sum_units,
-            sum_sq_units=squares,
-        )
+        return ColumnMoments(**merged_moments(self, other))
+
+
+def merged_moments(a: Any, b: Any) -> dict[str, Any]:
+    """The moment fields (those of :class:`ColumnMoments`) of the values of ``a`` and
+    ``b``, any two objects that have them: a sum of squares only where both have one."""
+    squares = None
+    if a.sum_sq_units is not None and b.sum_sq_units is not None:
+        squares = a.sum_sq_units + b.sum_sq_units
+    return {
+        "count": a.count + b.count,
+        "nan": a.nan + b.nan,
+        "posinf": a.posinf + b.posinf,
+        "neginf": a.neginf + b.neginf,
+        "min": min_total_order(a.min, b.min),
+        "max": max_total_order(a.max, b.max),
+        "sum_units": a.sum_units + b.sum_units,
+        "sum_sq_units": squares,
+    }
 
 
 EMPTY_MOMENTS = ColumnMoments(0, 0, 0, 0, math.inf, -math.inf, 0, 0)

@@ -27,8 +27,7 @@ from normlock.stats.exact import UNIT_BITS
 from normlock.stats.kernel import (
     ColumnMoments,
     column_moments,
-    max_total_order,
-    min_total_order,
+    merged_moments,
 )
 from normlock.stats.quantiles import DEFAULT_EXACT_LIMIT, QuantileStore
 from normlock.stats.rounding import (
@@ -127,19 +126,8 @@ class Summary:
 
     def merge(self, other: Summary) -> Summary:
         """A new summary of the values of both; neither argument changes."""
-        squares = None
-        if self.sum_sq_units is not None and other.sum_sq_units is not None:
-            squares = self.sum_sq_units + other.sum_sq_units
         return Summary(
-            count=self.count + other.count,
-            nan=self.nan + other.nan,
-            posinf=self.posinf + other.posinf,
-            neginf=self.neginf + other.neginf,
-            min=min_total_order(self.min, other.min),
-            max=max_total_order(self.max, other.max),
-            sum_units=self.sum_units + other.sum_units,
-            sum_sq_units=squares,
-            quantiles=self.quantiles.merge(other.quantiles),
+            **merged_moments(self, other), quantiles=self.quantiles.merge(other.quantiles)
         )
 
     @property
