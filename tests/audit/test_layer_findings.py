@@ -12,6 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import normlock as nl
+from normlock.audit.layers import FAMILIES, MODES
 from tests.audit.forms import FORMS, audited
 from tests.audit.models import Block, ConvNet, calibrate, images, to_onnx, train
 
@@ -190,6 +191,7 @@ def test_layers_of_every_family_are_listed() -> None:
         HFRMSNorm(),
     ).eval()
     layers = nl.audit(model).layers
+    assert {x.family for x in layers} == set(FAMILIES) and {x.mode for x in layers} <= set(MODES)
     assert [(x.place, x.type, x.family) for x in layers] == [
         ("0", "BatchNorm1d", "batch"),
         ("1", "SyncBatchNorm", "batch"),
