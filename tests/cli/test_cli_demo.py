@@ -84,7 +84,23 @@ def test_the_demo_catches_each_mistake_and_keeps_its_files_with_dir(tmp_path: Pa
         assert registry.aliases("orders") == {"production": 1}
         assert registry.pull("orders@production").lock.fingerprint == lock.fingerprint
     assert "✓ model.normlock.json is the lock orders@production points to" in out
+    assert f"normlock serve --registry {tmp_path / 'registry.sqlite3'}" in out
     assert f"files kept in {tmp_path}" in out
+    _opens_in_normlock_serve(tmp_path)
+
+
+def _opens_in_normlock_serve(tmp_path: Path) -> None:
+    """The demo's registry, browsed: clean windows, then the grams."""
+    import httpx
+
+    from tests.integrations.web_setup import served
+
+    with Registry(str(tmp_path / "registry.sqlite3")) as registry, served(registry) as base:
+        windows = httpx.get(f"{base}/api/windows/orders").json()
+        kinds = [w["findings"][0]["kind"] for w in reversed(windows["windows"])]
+        assert kinds == ["ok"] * 5 + ["unit_change"] * 5
+        page = httpx.get(f"{base}/features/orders", params={"feature": "parcel_kg"})
+        assert page.status_code == 200 and page.text.count("<svg") == 8
 
 
 def test_without_options_or_sqlalchemy_it_skips_the_registry_and_cleans_up(
@@ -102,4 +118,5 @@ def test_without_options_or_sqlalchemy_it_skips_the_registry_and_cleans_up(
     ) in result.stdout
     assert "LEAKAGE" in result.stdout and "[unit_change] parcel_kg" in result.stdout
     assert "removed the temporary folder" in result.stdout
+    assert "keep the files with `normlock demo --dir DIR`" not in result.stdout  # skipped
     assert list(tmp_path.iterdir()) == []

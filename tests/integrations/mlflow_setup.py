@@ -4,7 +4,6 @@ and the data and models the tests log."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 import normlock as nl
+from tests.integrations.web_setup import free_port
 
 FEATURES = ["age", "income", "ctr"]
 
@@ -64,13 +64,6 @@ def fitted_lock(train: pd.DataFrame) -> nl.Lock:
     spec = {"age": "standard", "income": ["log1p", "standard"], "ctr": "minmax"}
     spec["customer_id"] = "passthrough"
     return nl.fit(train, spec, target="price")
-
-
-def free_port() -> int:
-    """A TCP port on the loopback interface that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

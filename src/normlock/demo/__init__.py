@@ -8,7 +8,9 @@
 4. ``monitor`` a served batch with one column in grams instead of kilograms: the unit
    named, the HTML report written;
 5. push the lock to an SQLite registry in the demo's folder, promote it, check the deployed
-   file against the alias (skipped, with the install line, without SQLAlchemy).
+   file against the alias, record the test split and the served batch as hourly windows,
+   and print the ``normlock serve`` command that browses it (skipped, with the install
+   line, without SQLAlchemy).
 
 Every file goes to ``directory``, or to a temporary folder removed at the end.
 """
@@ -40,11 +42,11 @@ def run_demo(directory: Path | None, console: Any) -> None:
     folder removed at the end."""
     if directory is not None:
         directory.mkdir(parents=True, exist_ok=True)
-        _run(directory.resolve(), console)
+        _run(directory.resolve(), console, kept=True)
         console.print(f"files kept in {directory}", soft_wrap=True, highlight=False)
         return
     with tempfile.TemporaryDirectory(prefix="normlock-demo-") as temporary:
-        _run(Path(temporary), console)
+        _run(Path(temporary), console, kept=False)
     console.print(
         f"removed the temporary folder {temporary}; run `normlock demo --dir DIR` to keep "
         "the files",
@@ -53,7 +55,7 @@ def run_demo(directory: Path | None, console: Any) -> None:
     )
 
 
-def _run(folder: Path, console: Any) -> None:
+def _run(folder: Path, console: Any, *, kept: bool) -> None:
     start = time.perf_counter()
     files = Files.under(folder)
     say = Narrator(console)
@@ -67,5 +69,5 @@ def _run(folder: Path, console: Any) -> None:
     verify_step(lock, files, say)
     leakage_step(lock, files, say)
     monitor_step(lock, files, say)
-    registry_step(files, say)
+    registry_step(files, say, kept=kept)
     console.print(f"done in {time.perf_counter() - start:.1f} s", highlight=False)

@@ -6,6 +6,7 @@ and its finding.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,10 @@ class Narrator:
         """A finding: red when something is wrong, green when all is well."""
         mark = "[bold red]✗[/]" if bad else "[bold green]✓[/]"
         self._print(f"   {mark} {escape(text)}")
+
+    def note(self, text: str) -> None:
+        """A hint for what to do next."""
+        self._print(f"   [bold]→[/] {escape(text)}")
 
     def files(self, *paths: Path) -> None:
         """Where the step's files are."""
@@ -164,8 +169,34 @@ def monitor_step(lock: Lock, files: Files, say: Narrator) -> Any:
     return report
 
 
-def registry_step(files: Files, say: Narrator) -> Any:
-    """5. Push the lock to an SQLite registry, promote it, check the deployed file against it."""
+WINDOWS = 5
+"""Hourly windows recorded from each of the test split and the served batch."""
+FIRST_WINDOW = datetime(2025, 1, 6, tzinfo=UTC)
+
+
+def _record_windows(registry: Any, ref: str, files: Files) -> int:
+    """Record the test split, then the served batch, as hourly windows of served data:
+    the first ones clean, the later ones with ``parcel_kg`` in grams. How many."""
+    import pyarrow.parquet as pq
+
+    lock = registry.pull(ref).lock
+    hour = 0
+    for path in (files.test, files.served):
+        table = pq.read_table(path)
+        size = -(-table.num_rows // WINDOWS)
+        for start in range(0, table.num_rows, size):
+            monitor = lock.monitor()
+            monitor.update(table.slice(start, size))
+            begin = FIRST_WINDOW + timedelta(hours=hour)
+            end = begin + timedelta(hours=1)
+            registry.record_profile(ref, monitor.profile, start=begin, end=end, source="shop")
+            hour += 1
+    return hour
+
+
+def registry_step(files: Files, say: Narrator, *, kept: bool = True) -> Any:
+    """5. Push the lock to an SQLite registry, promote it, check the deployed file against
+    it, record served windows, and say how to browse it (``normlock serve``)."""
     try:
         from normlock.registry import Registry
     except ImportError:
@@ -180,12 +211,14 @@ def registry_step(files: Files, say: Narrator) -> Any:
         pushed = registry.push(files.lock, REGISTRY_NAME)
         registry.promote(pushed.version.ref, ALIAS)
         alignment = registry.check(files.lock, REGISTRY_NAME, ALIAS)
+        windows = _record_windows(registry, pushed.version.ref, files)
     ref = f"{REGISTRY_NAME}@{ALIAS}"
     say.step(
         5,
         "registry",
         f"pushed {files.lock.name} as {pushed.version.ref}, promoted it to {ALIAS}, "
-        "checked the deployed file against it",
+        f"checked the deployed file against it, recorded {windows} hourly windows of served "
+        "data (the test split, then the served batch)",
     )
     say.command(
         f"export NORMLOCK_REGISTRY={files.registry.name}; normlock registry push "
@@ -195,4 +228,12 @@ def registry_step(files: Files, say: Narrator) -> Any:
     say.files(files.registry)
     verdict = "is" if alignment.aligned else "is NOT"
     say.finding(f"{files.lock.name} {verdict} the lock {ref} points to", bad=not alignment.aligned)
+    browse = f"normlock serve --registry {files.registry}"
+    if kept:
+        say.note(f"browse the registry (then open http://127.0.0.1:8765/): {browse}")
+    else:
+        say.note(
+            "to browse the registry, keep the files with `normlock demo --dir DIR`, then run "
+            "normlock serve --registry DIR/registry.sqlite3"
+        )
     return alignment

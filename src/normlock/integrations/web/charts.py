@@ -14,7 +14,7 @@ import numpy as np
 from normlock.monitor.svg import Series, chart
 
 if TYPE_CHECKING:
-    from normlock.registry.catalog import FeatureSeries
+    from normlock.registry.entries import FeatureSeries
 
 SERVED, TRAINING, LIMIT = "#d62728", "#1f77b4", "#888888"
 MAX_POINTS = 800

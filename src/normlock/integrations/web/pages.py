@@ -16,7 +16,7 @@ from markupsafe import Markup
 from normlock.integrations.web.charts import feature_charts
 
 if TYPE_CHECKING:
-    from normlock.registry.catalog import FeatureSeries
+    from normlock.registry.entries import FeatureSeries
 
 
 def _short(value: str | None, size: int = 12) -> str:

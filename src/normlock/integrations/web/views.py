@@ -15,7 +15,7 @@ from normlock.monitor.metrics import json_ready
 if TYPE_CHECKING:
     from normlock.lock import Lock
     from normlock.registry import PulledLock, Registry
-    from normlock.registry.catalog import FeatureSeries
+    from normlock.registry.entries import FeatureSeries
 
 STAGES = ("raw", "normalized")
 PAGE_SIZE = 50
