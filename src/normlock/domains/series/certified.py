@@ -24,14 +24,17 @@ _SMALLEST_NORMAL = 2.0**-1022
 _LARGEST_DIVISOR = 2.0**52
 
 
-def matrix(table: dict[int, np.ndarray], groups: int) -> tuple[np.ndarray, int]:
-    """The digit table as a ``groups x digits`` int64 matrix (each digit's column
-    contiguous) and its lowest digit."""
+def matrix(table: dict[int, np.ndarray], rows: slice, groups: int) -> tuple[np.ndarray, int]:
+    """The groups ``rows`` (of ``groups``) of a digit table (digit -> per-group totals) as
+    a ``groups x digits`` int64 matrix (each digit's column contiguous), and its lowest
+    digit."""
+    size = len(range(*rows.indices(groups)))
     if not table:
-        return np.zeros((groups, 0), np.int64, order="F"), 0
+        return np.zeros((size, 0), np.int64, order="F"), 0
     lowest, highest = min(table), max(table)
-    found = np.zeros((groups, highest - lowest + 1), np.int64, order="F")
-    for digit, totals in table.items():
+    picked = {digit: totals[rows] for digit, totals in table.items()}
+    found = np.zeros((size, highest - lowest + 1), np.int64, order="F")
+    for digit, totals in picked.items():
         found[:, digit - lowest] = totals
     return found, lowest
 

@@ -191,8 +191,8 @@ class GroupedSums:
     def totals(self) -> tuple[np.ndarray, int, np.ndarray, int]:
         """Each group's exact sum ``S * 2**e`` and sum of squares ``Q * 2**f`` as
         ``(S, e, Q, f)`` (object arrays of Python integers, one per group)."""
-        sums, low_s = certified.matrix(self._sums, self.groups)
-        squares, low_q = certified.matrix(self._squares, self.groups)
+        sums, low_s = certified.matrix(self._sums, slice(None), self.groups)
+        squares, low_q = certified.matrix(self._squares, slice(None), self.groups)
         return (
             _integers(sums),
             DIGIT_BITS * low_s - SUM_OFFSET,
@@ -203,40 +203,49 @@ class GroupedSums:
     def statistics(self, ddof: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Each group's correctly rounded mean and std (``ddof``; NaN for a group of at
         most ``ddof`` values): certified double-double quotients where they settle the
-        rounding (:mod:`normlock.domains.series.certified`), exact integers elsewhere."""
-        sums, low_s = certified.matrix(self._sums, self.groups)
-        squares, low_q = certified.matrix(self._squares, self.groups)
-        sums, squares = certified.carried(sums), certified.carried(squares)
+        rounding (:mod:`normlock.domains.series.certified`), exact integers elsewhere;
+        block by block of groups, so that the memory stays that of the totals."""
         means = np.full(self.groups, np.nan)
         stds = np.full(self.groups, np.nan)
-        seen = np.flatnonzero(self.count > 0)
+        for start in range(0, self.groups, _GROUPS_PER_BLOCK):
+            rows = slice(start, min(start + _GROUPS_PER_BLOCK, self.groups))
+            means[rows], stds[rows] = self._block(rows, ddof)
+        return means, stds
+
+    def _block(self, rows: slice, ddof: int) -> tuple[np.ndarray, np.ndarray]:
+        sums, low_s = certified.matrix(self._sums, rows, self.groups)
+        squares, low_q = certified.matrix(self._squares, rows, self.groups)
+        sums, squares = certified.carried(sums), certified.carried(squares)
+        count = self.count[rows]
+        means = np.full(len(count), np.nan)
+        stds = np.full(len(count), np.nan)
+        seen = np.flatnonzero(count > 0)
         e = DIGIT_BITS * low_s - SUM_OFFSET
-        every = len(seen) == self.groups  # no copy of the digits then
-        found, settled = certified.ratios(sums if every else sums[seen], self.count[seen], e)
+        found, settled = certified.ratios(sums[seen], count[seen], e)
         means[seen] = found
         rest = seen[~settled]
         if len(rest):
-            n = self.count[rest].astype(object)
+            n = count[rest].astype(object)
             means[rest] = _scaled(_integers(sums[rest]), n, e, scaled_ratio_to_float)
-        spread = np.flatnonzero(self.count > ddof)
-        if len(spread):
-            numerator, low = _numerators(
-                sums[spread], low_s, squares[spread], low_q, self.count[spread]
+        spread = np.flatnonzero(count > ddof)
+        if not len(spread):
+            return means, stds
+        n = count[spread]
+        numerator, low = _numerators(sums[spread], low_s, squares[spread], low_q, n)
+        found, settled = certified.roots(numerator, n * (n - ddof), DIGIT_BITS * low)
+        stds[spread] = found
+        rest = np.flatnonzero(~settled)
+        if len(rest):
+            k = n[rest].astype(object)
+            numerators = _integers(numerator[rest])
+            exact = _scaled(
+                numerators, k * (k - ddof), DIGIT_BITS * low, scaled_sqrt_ratio_to_float
             )
-            n = self.count[spread]
-            found, settled = certified.roots(numerator, n * (n - ddof), DIGIT_BITS * low)
-            stds[spread] = found
-            rest = np.flatnonzero(~settled)
-            if len(rest):
-                k = n[rest].astype(object)
-                exact = _scaled(
-                    _integers(numerator[rest]),
-                    k * (k - ddof),
-                    DIGIT_BITS * low,
-                    scaled_sqrt_ratio_to_float,
-                )
-                stds[spread[rest]] = exact
+            stds[spread[rest]] = exact
         return means, stds
+
+
+_GROUPS_PER_BLOCK = 1 << 16
 
 
 def _scaled(
