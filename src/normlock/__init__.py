@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from normlock.advise.advisor import advise
     from normlock.audit.api import audit
     from normlock.errors import (
         ColumnNotFoundError,
@@ -55,6 +56,7 @@ __all__ = [  # noqa: RUF022 - grouped: API first, then errors
     "Lock",
     "load",
     "audit",
+    "advise",
     "ColumnNotFoundError",
     "DomainError",
     "InputError",
@@ -73,7 +75,7 @@ _ENGINES = ("dask", "spark")  # submodules that import their engine, loaded when
 
 
 def __getattr__(name: str) -> Any:
-    if name in _ENGINES or name == "audit":  # audit: a callable package (normlock.audit.api)
+    if name in _ENGINES or name in ("audit", "advise"):  # callable packages, see their docs
         return import_module(f"normlock.{name}")
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)

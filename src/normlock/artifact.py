@@ -29,8 +29,10 @@ FORMAT_VERSION = 2
 """The newest format this library writes; it reads every version up to this one."""
 TABULAR_FORMAT_VERSION = 1
 """The format of a lock of table columns. Format 2 added domain locks (images, boxes,
-audio, series: see :mod:`normlock.domains`); a lock without a domain is still written
-in format 1, which every normlock reads."""
+audio, series: see :mod:`normlock.domains`) and whitening groups (:mod:`normlock.groups`);
+a lock with neither is still written in format 1, which every normlock reads."""
+GROUPS_FORMAT_VERSION = 2
+"""The format of a lock with whitening groups."""
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _string = json.encoder.encode_basestring  # a JSON string, with ensure_ascii=False

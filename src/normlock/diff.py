@@ -11,6 +11,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from normlock.chain import FeatureLock
 from normlock.lock import Lock
 
@@ -161,8 +163,38 @@ def diff_locks(a: Lock, b: Lock) -> LockDiff:
     if list(a.passthrough) != list(b.passthrough):
         old, new = list(a.passthrough), list(b.passthrough)
         changes.append(Change("*", "columns", "passthrough", old, new, None, True))
+    changes.extend(_group_changes(a, b))
     changes.extend(_domain_changes(a, b))
     return LockDiff(a.fingerprint, b.fingerprint, tuple(changes))
+
+
+def _group_changes(a: Lock, b: Lock) -> list[Change]:
+    """Whitening groups added, removed, or with another method, columns or matrices (a
+    matrix's change is its largest relative change)."""
+    groups_a = {g.name: g for g in a.groups}
+    groups_b = {g.name: g for g in b.groups}
+    changes = [
+        Change(f"group {n}", "removed", "", n, None, None, True)
+        for n in groups_a
+        if n not in groups_b
+    ]
+    changes += [
+        Change(f"group {n}", "added", "", None, n, None, True)
+        for n in groups_b
+        if n not in groups_a
+    ]
+    for name in groups_a.keys() & groups_b.keys():
+        old, new = groups_a[name].to_dict(), groups_b[name].to_dict()
+        for key in ("method", "columns", "outputs", "mean", "matrix"):
+            if not _same(old[key], new[key]):
+                relative = None
+                if key in ("mean", "matrix") and np.shape(old[key]) == np.shape(new[key]):
+                    gap = np.abs(np.subtract(new[key], old[key]))
+                    relative = float(np.max(gap / np.maximum(np.abs(old[key]), 1e-300)))
+                changes.append(
+                    Change(f"group {name}", "parameter", key, old[key], new[key], relative, True)
+                )
+    return changes
 
 
 def _domain_changes(a: Lock, b: Lock) -> list[Change]:

@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 
 from normlock import __version__
+from normlock.advise.checks import float16_warning, id_warning
 from normlock.advise.targets import label_warning
+from normlock.artifact import GROUPS_FORMAT_VERSION, TABULAR_FORMAT_VERSION
 from normlock.chain import FeatureLock, Step
 from normlock.errors import (
     InputError,
@@ -127,6 +129,11 @@ def warn_of(lock: Lock, stacklevel: int = 2) -> None:
     for name, found in lock.warnings.items():
         for message in found:
             warnings.warn(f"feature {name!r}: {message}", NormlockWarning, stacklevel=stacklevel)
+    for group in lock.groups:
+        for message in group.warnings:
+            warnings.warn(
+                f"group {group.name!r}: {message}", NormlockWarning, stacklevel=stacklevel
+            )
 
 
 def lock_from(
@@ -163,6 +170,7 @@ def lock_from(
     elif found is not None:
         target_lock = _fit_target(*found, replay, partial.sample, len(features))
     has_target = target is not None or partial.target is not None
+    groups = partial.fit_groups()
     return Lock(
         features=locked,
         columns=tuple(c for c in partial.columns if c != partial.target),
@@ -176,6 +184,8 @@ def lock_from(
         created_at=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         library_version=__version__,
         row_sketch=partial.row_sketch if partial.states else None,
+        groups=groups,
+        format_version=GROUPS_FORMAT_VERSION if groups else TABULAR_FORMAT_VERSION,
     )
 
 
@@ -278,7 +288,7 @@ def _fit_feature(
         steps.append(Step(method.name, fitted.params))
         found.extend(fitted.warnings)
     limit = raw.quantiles.limit
-    return FeatureLock(
+    locked = FeatureLock(
         name=spec.name,
         steps=tuple(steps),
         nan=spec.nan,
@@ -288,6 +298,24 @@ def _fit_feature(
         ),
         warnings=tuple(found),
     )
+    return _checked(locked, raw, sample, j)
+
+
+def _checked(feature: FeatureLock, raw: Summary, sample: HashSample, j: int) -> FeatureLock:
+    """``feature`` with the advisor's cheap checks' warnings: an ID-like column, normalized
+    training extremes that overflow float16."""
+    if raw.count == 0:
+        return feature
+    values = sample.values[:, j] if sample.values.shape[1] > j else np.empty(0)
+    exact = not sample.saturated
+    found = [id_warning(feature.name, raw.count, raw.min, raw.max, values, sample.counts, exact)]
+    try:
+        ends = feature.apply(np.array([raw.min, raw.max]))
+    except NormlockError:  # an extreme outside a later step's domain: the fit said so
+        ends = np.empty(0)
+    found.append(float16_warning(ends))
+    extra = tuple(w for w in found if w is not None)
+    return replace(feature, warnings=(*feature.warnings, *extra)) if extra else feature
 
 
 def _fit_target_array(partial: PartialFit, target: Any) -> FeatureLock:

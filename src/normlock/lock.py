@@ -20,6 +20,7 @@ from normlock.chain import FeatureLock, output_dtype
 from normlock.errors import NO_ORIGIN, ColumnNotFoundError, InputError, LockIntegrityError, Origin
 from normlock.frames import allocator, read_columns, write_columns
 from normlock.fused import AffinePlan, forward_columns
+from normlock.groups.lock import GroupLock
 from normlock.probes import probes_of
 from normlock.stats.kernel import run_parallel
 from normlock.stats.rows import RowSketch
@@ -52,6 +53,8 @@ class Lock:
             and its seal but not of :attr:`fingerprint`, which identifies the transform.
         format_version: the lock format the lock was read from (or is written in); part
             of the fingerprint, so a newer library reproduces an older lock's fingerprint.
+        groups: whitening groups (:mod:`normlock.groups`), applied to their columns'
+            chain outputs; a lock with groups is written in format 2.
     """
 
     features: tuple[FeatureLock, ...]
@@ -65,6 +68,7 @@ class Lock:
     model: dict[str, str] | None = None
     row_sketch: RowSketch | None = None
     format_version: int = artifact.TABULAR_FORMAT_VERSION
+    groups: tuple[GroupLock, ...] = ()
 
     # ---- identity -------------------------------------------------------------------
 
@@ -76,6 +80,7 @@ class Lock:
             "features": run_parallel(FeatureLock.to_dict, list(self.features)),
             "passthrough": list(self.passthrough),
             "target": None if self.target is None else self.target.to_dict(),
+            **({"groups": [g.to_dict() for g in self.groups]} if self.groups else {}),
         }
 
     @property
@@ -86,6 +91,14 @@ class Lock:
         chunking give the same fingerprint (with exact quantiles; see the docs for sketches).
         """
         return _fingerprint_of(self._defining())
+
+    @property
+    def output_columns(self) -> tuple[str, ...]:
+        """The columns a transform returns: :attr:`columns`, with each pca group's
+        columns replaced by its components."""
+        from normlock.groups.transform import output_columns
+
+        return output_columns(self.columns, self.groups)
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -229,6 +242,10 @@ class Lock:
         origin: Origin,
         out: np.ndarray | None = None,
     ) -> T:
+        if self.groups:
+            from normlock.groups.transform import run
+
+            return run(self, data, inverse=inverse, extra=extra, origin=origin)  # type: ignore[no-any-return]
         if not inverse and isinstance(data, np.ndarray | dict):
             row = self._transform_row(data)
             if row is not None:
@@ -385,6 +402,7 @@ class Lock:
             "model": document["model"],
             "row_sketch": _row_sketch_of(document.get("row_sketch"), source),
             "format_version": document["format_version"],
+            "groups": tuple(GroupLock.from_dict(g) for g in document.get("groups", ())),
         }
 
     def verify(self, target: Any, data: Any = None, **options: Any) -> ParityReport:

@@ -21,6 +21,8 @@ import numpy as np
 from normlock.chain import FeatureLock, Step, as_float64
 from normlock.errors import NO_ORIGIN, ColumnNotFoundError, InputError, Origin
 from normlock.frames import Columns, is_numeric, read_columns
+from normlock.groups.fit import GroupPass
+from normlock.groups.lock import GroupLock
 from normlock.methods import get_method
 from normlock.spec import PASSTHROUGH, FeatureSpec, Spec, StepSpec, resolve, resolve_single
 from normlock.stats import DEFAULT_EXACT_LIMIT, QuantileStore, Summary
@@ -280,6 +282,7 @@ class PartialFit:
         self.sample = HashSample.empty(0)
         self._features = _Group([], exact_limit)
         self._target = _Group([], exact_limit)
+        self._groups: GroupPass | None = None  # co-moments, only for a spec with groups
 
     @property
     def states(self) -> dict[str, FeatureState]:
@@ -304,6 +307,10 @@ class PartialFit:
                 )
                 states.append(new_state(feature, self.exact_limit, chain))
         self._features = _Group(states, self.exact_limit)
+        if self.spec.groups:
+            at = {s.spec.name: j for j, s in enumerate(states)}
+            positions = [[at[c] for c in g.columns] for g in self.spec.groups]
+            self._groups = GroupPass(self.spec.groups, positions)
         if self.target is not None:
             target = resolve_single(self.target, self.target_spec)
             self._target = _Group([new_state(target, self.exact_limit)], self.exact_limit)
@@ -331,6 +338,8 @@ class PartialFit:
         sample_cut = self.sample.cut(read.rows)
         found = self._features.moments.update(block, hash_below=max(sketch_cut, sample_cut))
         self._features.fold(columns, origin)
+        if self._groups is not None:
+            self._groups.update(columns, self.first_stage, origin)
         carried = []
         for state in self._target.states:  # the named target, not hashed
             carried = _columns(read, [state.spec.name])
@@ -365,9 +374,28 @@ class PartialFit:
         merged.rows = self.rows + other.rows
         merged._features = self._features.merge(other._features)
         merged._target = self._target.merge(other._target)
+        if self._groups is not None and other._groups is not None:
+            merged._groups = self._groups.merge(other._groups)
         merged.row_sketch = self.row_sketch.merge(other.row_sketch)
         merged.sample = self.sample.merge(other.sample)
         return merged
+
+    def first_stage(self, j: int, raw: np.ndarray, origin: Origin = NO_ORIGIN) -> np.ndarray:
+        """Feature ``j``'s values after the leading steps of its chain that need no data."""
+        state = self._features.states[j]
+        return run_steps(state.spec.name, list(state.prefix), raw, origin) if state.prefix else raw
+
+    def fit_groups(self) -> tuple[GroupLock, ...]:
+        """The whitening groups' locks (none without groups in the spec)."""
+        if self._groups is None:
+            return ()
+
+        def sampled(positions: list[int]) -> tuple[np.ndarray, np.ndarray]:
+            values = self.sample.values
+            staged = [self.first_stage(j, values[:, j]) for j in positions]
+            return np.column_stack(staged), self.sample.counts
+
+        return self._groups.fit(sampled)
 
     def summaries(self) -> list[tuple[FeatureState, Summary, Summary | None]]:
         """Per feature: its state, the summary of its raw values and that of its values

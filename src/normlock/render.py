@@ -6,6 +6,7 @@ from typing import Any
 
 from normlock.chain import FeatureLock
 from normlock.diff import LockDiff
+from normlock.groups.lock import GroupLock
 from normlock.lock import Lock
 from normlock.methods import get_method
 
@@ -82,7 +83,42 @@ def lock_overview(lock: Lock) -> dict[str, Any]:
             }
             for f in features
         ],
+        **({"groups": [_group_overview(g) for g in lock.groups]} if lock.groups else {}),
     }
+
+
+def _group_overview(group: GroupLock) -> dict[str, Any]:
+    """A whitening group's method, columns and fit figures (not its matrices)."""
+    options = {k: v for k, v in group.options.items() if k != "covariance"}
+    return {
+        "name": group.name,
+        "method": group.method,
+        "columns": list(group.columns),
+        "outputs": list(group.outputs),
+        **options,
+        "warnings": list(group.warnings),
+    }
+
+
+def _group_table(lock: Lock) -> Any:
+    """The whitening groups, one row each."""
+    from rich.table import Table
+
+    table = Table(show_lines=True, expand=False)
+    for header in ("group", "method", "columns -> outputs", "fit", "warnings"):
+        table.add_column(header, overflow="fold")
+    for group in lock.groups:
+        options = group.options
+        variances = options.get("variances", [])
+        kappa = variances[0] / variances[-1] if variances and variances[-1] > 0 else float("inf")
+        fit = (
+            f"rows={options.get('rows', 0):,} shrinkage={_format_value(options.get('shrinkage'))}"
+            f" epsilon={_format_value(options.get('epsilon'))}\n"
+            f"condition={kappa:.3g} residual={_format_value(options.get('residual'))}"
+        )
+        columns = f"{', '.join(group.columns)}\n-> {', '.join(group.outputs)}"
+        table.add_row(group.name, group.method, columns, fit, "\n".join(group.warnings))
+    return table
 
 
 def lock_table(lock: Lock) -> Any:
@@ -121,6 +157,8 @@ def lock_table(lock: Lock) -> Any:
         settings = ", ".join(f"{k}={v}" for k, v in domain.items() if k != "kind")
         parts.append(Text(f"{domain['kind']} lock: {settings}", style="bold"))
     parts.append(table)
+    if lock.groups:
+        parts.append(_group_table(lock))
     if lock.passthrough:
         parts.append(Text(f"passthrough: {', '.join(lock.passthrough)}", style="dim"))
     return Group(*parts)

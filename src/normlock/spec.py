@@ -18,6 +18,9 @@ when fitting, transformed by the formula).
 
 A power method (``yeo-johnson``, ``box-cox``, alias ``power``) takes ``standardize``
 (default true, as scikit-learn), which appends a ``standard`` step.
+
+A top-level ``groups`` list beside ``features`` whitens columns together (see
+:mod:`normlock.groups.spec`); a grouped column the spec does not name gets ``identity``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from normlock.errors import ColumnNotFoundError, InputError, SpecError
+from normlock.groups.spec import GroupSpec, parse_groups
 from normlock.methods import ALIASES, get_method
 
 PASSTHROUGH = "passthrough"
@@ -67,10 +71,14 @@ class Spec:
 
     entries: dict[str, Any]
     default: str | None = "standard"
+    groups: tuple[GroupSpec, ...] = ()
 
     def as_written(self) -> dict[str, Any]:
         """The JSON-ready spec, as the user wrote it."""
-        return {"features": self.entries, "default": self.default}
+        written: dict[str, Any] = {"features": self.entries, "default": self.default}
+        if self.groups:
+            written["groups"] = [g.as_written() for g in self.groups]
+        return written
 
 
 def load_spec(
@@ -82,7 +90,7 @@ def load_spec(
     (``{"features": {...}, "default": "standard"}``); otherwise it maps columns to entries.
     """
     if isinstance(source, Spec):
-        return source if default is None else Spec(source.entries, default)
+        return source if default is None else Spec(source.entries, default, source.groups)
     if source is None:
         return Spec({}, default or "standard")
     if isinstance(source, str | Path):
@@ -91,15 +99,17 @@ def load_spec(
         raise SpecError(
             f"a spec must be a mapping of column names to methods, got {type(source).__name__}"
         )
-    if isinstance(source.get("features"), Mapping):
-        unknown = set(source) - {"features", "default"}
+    groups: tuple[GroupSpec, ...] = ()
+    if isinstance(source.get("features"), Mapping) or _is_group_list(source.get("groups")):
+        unknown = set(source) - {"features", "default", "groups"}
         if unknown:
             raise SpecError(
                 f"unknown top-level spec key(s) {sorted(unknown)}; "
-                "expected 'features' and 'default'"
+                "expected 'features', 'default' and 'groups'"
             )
-        entries = dict(source["features"])
+        entries = dict(source.get("features") or {})
         default = default or source.get("default", "standard")
+        groups = parse_groups(source.get("groups"))
     else:
         entries = dict(source)
         default = default or "standard"
@@ -108,7 +118,12 @@ def load_spec(
             raise SpecError(f"spec keys must be column names (strings), got {name!r}")
     if default is not None and default != PASSTHROUGH:
         get_method(default)
-    return Spec(entries, default)
+    return Spec(entries, default, groups)
+
+
+def _is_group_list(value: Any) -> bool:
+    """Whether a top-level ``groups`` value is a list of group mappings (not a chain)."""
+    return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
 
 
 def _read_spec_file(path: Path) -> Any:
@@ -131,7 +146,8 @@ def _read_spec_file(path: Path) -> Any:
 
 def resolve(spec: Spec, columns: Sequence[str], numeric: Mapping[str, bool]) -> list[FeatureSpec]:
     """The feature specs for data with ``columns`` (in data order)."""
-    missing = [name for name in spec.entries if name not in numeric]
+    grouped = {c: g for g in spec.groups for c in g.columns}
+    missing = [name for name in [*spec.entries, *grouped] if name not in numeric]
     if missing:
         raise ColumnNotFoundError.from_missing(
             missing, columns, where="the data (named in the spec)"
@@ -141,6 +157,8 @@ def resolve(spec: Spec, columns: Sequence[str], numeric: Mapping[str, bool]) -> 
     for name in columns:
         if name in spec.entries:
             feature = _resolve_entry(name, spec.entries[name])
+        elif name in grouped:
+            feature = FeatureSpec(name, _IDENTITY, grouped[name].nan, grouped[name].inf)
         elif spec.default == PASSTHROUGH or spec.default is None:
             feature = FeatureSpec(name, ())
         elif not numeric[name]:
@@ -156,8 +174,24 @@ def resolve(spec: Spec, columns: Sequence[str], numeric: Mapping[str, bool]) -> 
                 f"column {name!r} is not numeric but the spec gives it "
                 f"{[s.method for s in feature.steps]}; convert it to numbers or mark it passthrough"
             )
+        if name in grouped:
+            _check_grouped(feature, grouped[name])
         resolved.append(feature)
     return resolved
+
+
+_IDENTITY = (StepSpec("identity", {}),)
+
+
+def _check_grouped(feature: FeatureSpec, group: GroupSpec) -> None:
+    """A grouped column's own chain may hold only steps that need no data."""
+    fitted = [s.method for s in feature.steps if get_method(s.method).needs_data(s.options)]
+    if feature.passthrough or fitted:
+        raise SpecError(
+            f"column {feature.name!r} is in group {group.name!r} ({group.method}), which "
+            f"centers and scales it; its own entry may hold only steps that need no data "
+            f"(log1p, log, identity), got {[s.method for s in feature.steps] or PASSTHROUGH!r}"
+        )
 
 
 def resolve_single(name: str, entry: Any) -> FeatureSpec:

@@ -108,6 +108,9 @@ def fit(
     for name, found in lock.warnings.items():
         for message in found:
             out.print(f"[yellow]warning[/] {name}: {message}")
+    for group in lock.groups:
+        for message in group.warnings:
+            out.print(f"[yellow]warning[/] group {group.name}: {message}")
 
 
 def _fit_domain(
@@ -256,16 +259,33 @@ def demo(
             "at the end).",
         ),
     ] = None,
+    conditioning: Annotated[
+        bool,
+        typer.Option(
+            "--conditioning",
+            help="Instead: gradient descent on raw vs normalized data, steps beside κ.",
+        ),
+    ] = False,
 ) -> None:
     """Run the journey on generated data, offline: fit and lock; verify, check-leakage and
     monitor each catch a mistake; push, promote and check in an SQLite registry.
+
+    With --conditioning: train one linear model by plain gradient descent on raw and on
+    normalized columns, and show the steps each takes beside κ(XᵀX) and the theory.
 
     Examples:
 
         normlock demo
 
         normlock demo --dir demo/
+
+        normlock demo --conditioning --dir demo/
     """
+    if conditioning:
+        from normlock.demo.conditioning import run_conditioning
+
+        run_conditioning(directory, console())
+        return
     from normlock.demo import run_demo
 
     run_demo(directory, console())

@@ -100,6 +100,11 @@ def to_onnx(
     z, domain = _emit(builder, layout, x)
     y = builder.node("Cast", z, to=elem)
     flags = invalid(builder, layout, x, y, domain)
+    if lock.groups:
+        from normlock.export.onnx_groups import emit_groups
+
+        y, flags = emit_groups(builder, lock, z, y, flags, elem)
+        shape[axis] = len(lock.output_columns)
     if axis != rank - 1:
         back = [int(i) for i in np.argsort(last)]
         y, flags = (builder.node("Transpose", t, perm=back) for t in (y, flags))

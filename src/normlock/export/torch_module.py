@@ -51,7 +51,12 @@ def to_torch(lock: Lock, *, feature_dim: int = -1) -> LockModule:
         >>> lock.to_torch()(torch.tensor([[2.0]]))
         tensor([[0.5000]])
     """
-    return LockModule(plan(lock, _unsupported, "torch"), feature_dim)
+    whitening = None
+    if lock.groups:
+        from normlock.export.torch_groups import Whitening
+
+        whitening = Whitening(lock)
+    return LockModule(plan(lock, _unsupported, "torch"), feature_dim, whitening)
 
 
 def _unsupported(op: Op) -> str | None:
@@ -65,11 +70,14 @@ class LockModule(nn.Module):
         columns: the lock's columns, in the order the input holds them.
         feature_dim: the dimension that holds the columns.
         output_dtype: the dtype set with ``.to(dtype)``; None follows the input.
+        whitening: the lock's whitening groups (None without), after which the output
+            holds the lock's ``output_columns``.
     """
 
-    def __init__(self, layout: Plan, feature_dim: int) -> None:
+    def __init__(self, layout: Plan, feature_dim: int, whitening: nn.Module | None = None) -> None:
         super().__init__()
         self.columns: tuple[str, ...] = layout.columns
+        self.whitening = whitening
         self.feature_dim = feature_dim
         self.output_dtype: torch.dtype | None = None
         self.groups = nn.ModuleList(_GroupModule(g, len(layout.groups) == 1) for g in layout.groups)
@@ -79,7 +87,8 @@ class LockModule(nn.Module):
         self.checks = Checks(layout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalize ``x``; the result has ``x``'s shape.
+        """Normalize ``x``; the result has ``x``'s shape (with a pca group, its
+        ``feature_dim`` holds the lock's ``output_columns``).
 
         Raises:
             DomainError: (eager) where ``lock.transform`` raises, with its message.
@@ -96,13 +105,16 @@ class LockModule(nn.Module):
         if moved:
             z = torch.movedim(z, self.feature_dim, -1)
         parts = [group(z) for group in self.groups]
-        y = self._assemble([out for out, _ in parts]).to(self._output_dtype(x.dtype))
+        chained = self._assemble([out for out, _ in parts])
+        y = chained.to(self._output_dtype(x.dtype))
         domain = None
         if any(found is not None for _, found in parts):
             domain = self._assemble(
                 [torch.zeros_like(out, dtype=torch.bool) if d is None else d for out, d in parts]
             )
         self.checks(z, y, domain, x.dtype)
+        if self.whitening is not None:
+            y = self.whitening(chained, y, y.dtype)
         return torch.movedim(y, -1, self.feature_dim) if moved else y
 
     def _assemble(self, parts: list[torch.Tensor]) -> torch.Tensor:

@@ -6,6 +6,7 @@ from normlock.errors import SpecError
 from normlock.methods.base import Fitted, Method, Params
 from normlock.methods.clip import Clip
 from normlock.methods.db import Decibels
+from normlock.methods.identity import Identity
 from normlock.methods.log import Log, Log1p
 from normlock.methods.maxabs import MaxAbs
 from normlock.methods.minmax import MinMax
@@ -28,6 +29,7 @@ METHODS: dict[str, Method] = {
         BoxCox(),
         Clip(),
         Decibels(),
+        Identity(),
     )
 }
 

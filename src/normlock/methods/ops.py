@@ -17,6 +17,12 @@ Operations (all in float64, left to right):
   distribution)``: the non-linear methods, whose numpy formula lives in their own
   modules (:mod:`normlock.methods.power`, :mod:`normlock.methods.quantile`).
 
+A group of columns (whitening, :mod:`normlock.methods.whitening`) adds one operation
+across columns, written here once as :func:`combine`: output ``i`` of a matrix ``W`` is
+``((W[i,0] * x0 + W[i,1] * x1) + W[i,2] * x2) + ...``, left to right over the inputs,
+every product and every sum rounded to float64 (no fused multiply-add, no reordering),
+so it is as exact across runtimes as ``mul`` and ``add`` are.
+
 The arithmetic operations (``sub``, ``add``, ``mul``, ``div``, ``clip``) give
 bit-identical results in every runtime that computes IEEE float64. The logarithms and
 the non-linear methods depend on each runtime's ``log``, ``pow``, ``exp`` and ``ndtri``
@@ -115,6 +121,26 @@ def run(ops: tuple[Op, ...], x: np.ndarray) -> np.ndarray:
     for op in ops:
         x = _NUMPY[op.kind](x, *op.args)
     return x
+
+
+COMBINE_ROWS = 8192
+"""Rows :func:`combine` computes at a time (its partial sums stay in cache)."""
+
+
+def combine(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """The canonical product of a float64 ``(rows, inputs)`` array and a ``(outputs,
+    inputs)`` matrix: ``out[:, i] = ((W[i,0] * x[:,0] + W[i,1] * x[:,1]) + ...)``, left to
+    right, each product and sum rounded once (never a BLAS matmul, whose summation order is
+    its own). A NaN or infinity among a row's inputs reaches every output of the row."""
+    rows, inputs = x.shape
+    out = np.empty((rows, matrix.shape[0]))
+    for start in range(0, rows, COMBINE_ROWS):
+        part = x[start : start + COMBINE_ROWS]
+        acc = out[start : start + COMBINE_ROWS]
+        np.multiply(part[:, :1], matrix[:, 0], out=acc)
+        for j in range(1, inputs):
+            acc += part[:, j : j + 1] * matrix[:, j]
+    return out
 
 
 def _log(x: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from typing import Any
 
 from normlock.errors import InputError, LockIntegrityError
 from normlock.lock import Lock
+from normlock.monitor.expected import check_stage
 from normlock.monitor.findings import DriftReport
 from normlock.monitor.thresholds import Thresholds
 from normlock.profile import DEFAULT_PROFILE_EXACT_LIMIT, Profile, Stage
@@ -40,6 +41,7 @@ class Monitor:
         profile: Profile | None = None,
     ) -> None:
         self.lock = lock
+        check_stage(lock, stage)
         if profile is None:
             profile = Profile.empty(lock, stage, exact_limit)
         elif (profile.fingerprint, profile.stage) != (lock.fingerprint, stage):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from normlock.chain import FeatureLock, Step
+from normlock.errors import InputError
 from normlock.lock import Lock
 from normlock.methods import get_method
 from normlock.methods.ops import linear_map
@@ -136,4 +137,15 @@ def expected_of(feature: FeatureLock, stage: str) -> Expected:
 
 def expected_for(lock: Lock, stage: str) -> dict[str, Expected]:
     """:func:`expected_of` for every feature of ``lock``."""
+    check_stage(lock, stage)
     return {f.name: expected_of(f, stage) for f in lock.features}
+
+
+def check_stage(lock: Lock, stage: str) -> None:
+    """A lock whose whitening groups mix columns is watched at its raw inputs only."""
+    if stage == "normalized" and getattr(lock, "groups", ()):
+        raise InputError(
+            "stage='normalized' watches each column's own chain output, but this lock's "
+            f"whitening groups ({', '.join(g.name for g in lock.groups)}) mix columns; "
+            "monitor the raw inputs (stage='raw'), which the groups' columns keep references of"
+        )
