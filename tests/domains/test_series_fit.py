@@ -145,3 +145,25 @@ def test_grouped_sums_are_exact_for_any_floats(rows) -> None:
         mean, variance = exact_mean_variance(own)
         assert means[group] == to_float(mean) and stds[group] == sqrt_to_float(variance)
         assert low[group] == own.min() and high[group] == own.max()
+
+
+def test_ties_and_cancellation_take_the_exact_path_and_stay_correctly_rounded() -> None:
+    ulp = 2.0**-52
+    groups = [
+        [1.0, 1.0 + ulp],  # mean 1 + 2**-53: a tie, to even
+        [2.0**53, 2.0**53 + 2],  # a tie between 2**53 and 2**53 + 2
+        [1e16, -1e16, 3.0],  # cancellation
+        [0.6, 0.55, 0.65, 0.5, 0.7, 0.45, 0.75, 0.4, 0.8, 0.62],  # ten values: ties are frequent
+        [5e-324, 5e-324, 0.0],  # subnormal mean
+        [1.7e308, 1.7e308],  # sums beyond the float64 range
+    ]
+    codes = np.concatenate([np.full(len(g), i) for i, g in enumerate(groups)])
+    values = np.concatenate([np.array(g) for g in groups])
+    sums = GroupedSums(len(groups))
+    sums.update(codes, values)
+    for ddof in (0, 1):
+        means, stds = sums.statistics(ddof)
+        for i, group in enumerate(groups):
+            mean, variance = exact_mean_variance(np.array(group), ddof)
+            assert means[i] == to_float(mean) and stds[i] == sqrt_to_float(variance), i
+    assert sums.statistics()[0][0] == 1.0 and sums.statistics()[0][1] == 2.0**53

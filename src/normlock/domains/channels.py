@@ -113,14 +113,16 @@ class ChannelStats:
             data = columns = [c.astype(np.float64) for c in columns]
         cut = self.sample.cut(len(columns[0]))
         hashes, rows = self.raw.update(data, hash_below=cut) or (None, None)
-        if self.prefix is not None:
-            self.staged.update([self.prefix(c.astype(np.float64)) for c in columns])
+        if self.prefix is not None:  # one call for every channel's values
+            stacked = np.stack(columns).astype(np.float64)
+            self.staged.update(list(self.prefix(stacked.reshape(-1)).reshape(stacked.shape)))
         sort_pairs(hashes, rows)
         sampled = self.sample.update(hashes, rows, data, [], cut)
         if sampled is None:  # too few distinct rows below the cut: every row's hash
             every = wide_row_hashes(columns)
-            order = np.argsort(every)
-            sampled = self.sample.update(every[order], order, data, [], 2**64)
+            order = np.arange(len(every), dtype=np.int64)
+            sort_pairs(every, order)  # a radix sort: linear in the rows
+            sampled = self.sample.update(every, order, data, [], 2**64)
         self.sample = sampled
 
     def merge(self, other: ChannelStats) -> ChannelStats:

@@ -20,11 +20,14 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 
+from normlock.chain import FeatureLock
 from normlock.domains.arrays import as_array, is_tensor, like
 from normlock.domains.base import DomainLock
 from normlock.domains.images.layout import LAYOUTS, as_batch, channel_axis, layout_of
 from normlock.domains.images.per_image import standardize
 from normlock.errors import NO_ORIGIN, DomainError, InputError, NotInvertibleError, Origin
+from normlock.methods import get_method
+from normlock.methods.ops import DOMAIN_BOUNDS, EXACT, Op
 
 T = TypeVar("T")
 MODES = ("pooled", "per_image")
@@ -174,14 +177,22 @@ class ImageLock(DomainLock):
         batch = as_batch(pixels, order, len(self.columns))
         out_dtype = output_dtype(batch.dtype, dtype)
         check_finite(batch, order, self.columns)
-        wide = self.mode == "per_image" or batch.dtype != out_dtype  # rescale in float64
-        x = batch.astype(np.float64) if wide else batch
         axis = channel_axis(order)
-        result = np.empty(batch.shape, np.float64 if self.mode == "per_image" else out_dtype)
-        for c, feature in enumerate(self.features):
-            where = (slice(None),) * axis + (c,)
-            plane = x[where]
-            result[where] = feature.apply(plane.reshape(-1), inverse=inverse).reshape(plane.shape)
+        operations = None if inverse else broadcast_ops(self.features, axis)
+        if operations is not None:  # every channel's chain at once, constants broadcast
+            result = batch.astype(np.float64)
+            for op in operations:  # in place: the same IEEE operations as ops.run's
+                _IN_PLACE[op.kind](result, op.args[0], out=result)
+            if self.mode != "per_image":
+                result = result.astype(out_dtype)
+        else:
+            wide = self.mode == "per_image" or batch.dtype != out_dtype  # rescale in float64
+            x = batch.astype(np.float64) if wide else batch
+            result = np.empty(batch.shape, np.float64 if self.mode == "per_image" else out_dtype)
+            for c, feature in enumerate(self.features):
+                where = (slice(None),) * axis + (c,)
+                plane = x[where].reshape(-1)
+                result[where] = feature.apply(plane, inverse=inverse).reshape(x[where].shape)
         if self.mode == "per_image":
             assert self.epsilon is not None
             result = standardize(result, order, self.epsilon).astype(out_dtype)
@@ -230,6 +241,34 @@ class ImageLock(DomainLock):
                 "a per_image lock's outputs depend on each whole image: monitor it at stage 'raw'"
             )
         return DomainMonitor(self, stage, image_columns, **options)
+
+
+def broadcast_ops(features: tuple[FeatureLock, ...], axis: int) -> tuple[Op, ...] | None:
+    """The channels' chains as one sequence of operations whose constants are arrays
+    along ``axis`` of a rank-4 batch (the same operations in the same order, so the same
+    bits as each channel's chain); None where the chains differ in their operations or
+    hold one with a domain or a clip."""
+    per_channel = [
+        [op for step in f.steps for op in get_method(step.method).ops(step.params)]
+        for f in features
+    ]
+    kinds = [tuple(op.kind for op in ops) for ops in per_channel]
+    if len(set(kinds)) != 1 or any(
+        k in DOMAIN_BOUNDS or k not in EXACT or k == "clip" for k in kinds[0]
+    ):
+        return None
+    shape = [1, 1, 1, 1]
+    shape[axis] = len(features)
+    found = []
+    for i, kind in enumerate(kinds[0]):
+        constants = np.array([ops[i].args[0] for ops in per_channel])
+        if kind == "sub" and not (constants.any() or np.signbit(constants).any()):
+            continue  # x - (+0.0) is x, bit for bit (-0.0 included)
+        found.append(Op(kind, (constants.reshape(shape),)))
+    return tuple(found)
+
+
+_IN_PLACE = {"sub": np.subtract, "add": np.add, "mul": np.multiply, "div": np.divide}
 
 
 def image_columns(lock: ImageLock, batch: Any) -> dict[str, np.ndarray]:

@@ -5,8 +5,9 @@ Every finite float64 is ``±M * 2**t`` with an integer ``M < 2**53``. Written in
 ``2**(26 g - OFFSET)``), ``M * 2**t`` has at most three non-zero digits and its square
 ``M**2 * 2**(2t)`` (from ``M = m1 * 2**26 + m0``: ``m1**2``, ``2 m0 m1`` and ``m0**2``,
 integers below ``2**54``) at most six. Each digit plane is summed per group with
-``numpy.bincount``, whose float64 sums of integers below ``2**30`` are exact for up to
-``2**23`` rows at a time, and added to ``int64`` accumulators (carried into the next
+``numpy.bincount``, whose float64 sums of integers below ``2**29`` are exact for up to
+``2**24`` rows at a time (a pass takes ``2**21``, which bounds the memory of a fit), and
+added to ``int64`` accumulators (carried into the next
 digit before they could overflow). The totals are exact integers: the same for any
 chunking and any order of the rows, and the correctly rounded mean and std follow from
 them as for every lock (:mod:`normlock.stats.rounding`).
@@ -21,13 +22,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+from normlock.domains.series import certified
 from normlock.stats.rounding import scaled_ratio_to_float, scaled_sqrt_ratio_to_float
 
 DIGIT_BITS = 26
 _MASK = np.uint64((1 << DIGIT_BITS) - 1)
 SUM_OFFSET = 26 * 43  # digit 0 of a sum weighs 2**-1118 (below the smallest subnormal)
 SQUARE_OFFSET = 26 * 85  # digit 0 of a sum of squares weighs 2**-2210
-ROWS_PER_PASS = 1 << 22  # float64 bincount sums of digits below 2**31 stay exact
+ROWS_PER_PASS = 1 << 21  # float64 bincount sums of digits below 2**29 stay exact
 _CARRY_AFTER = 1 << 9  # passes (each adds below 2**53) before the int64 totals are carried
 
 
@@ -153,12 +155,14 @@ class GroupedSums:
         terms: list[tuple[np.ndarray, np.ndarray]],
     ) -> None:
         """Add ``sign * sum(value * 2**position)`` per row, per group: one bincount per
-        digit plane, over keys ``(group, digit)``."""
+        digit plane, over keys ``(group, digit)`` of the groups this pass holds (a
+        contiguous range of them when the rows come by group)."""
         first, planes = _digits(terms)
         lowest, highest = int(first.min()), int(first.max()) + len(planes) - 1
         width = highest - lowest + 1
-        keys = codes * width + (first - lowest)
-        size = self.groups * width
+        start, stop = int(codes.min()), int(codes.max()) + 1
+        keys = (codes - start) * width + (first - lowest)
+        size = (stop - start) * width
         for k, plane in enumerate(planes):
             if not plane.any():
                 continue
@@ -166,11 +170,11 @@ class GroupedSums:
             if sign is not None:
                 weights *= sign
             found = np.bincount(keys + k, weights=weights, minlength=size)[:size]
-            found = found.reshape(self.groups, width).astype(np.int64)
-            for column in np.flatnonzero(found.any(axis=0)):
+            found = found.reshape(stop - start, width).T.astype(np.int64)  # a row per digit
+            for column in np.flatnonzero(found.any(axis=1)):
                 digit = lowest + int(column)
                 totals = table.setdefault(digit, np.zeros(self.groups, np.int64))
-                totals += found[:, column]
+                totals[start:stop] += found[column]
 
     def _carry(self) -> None:
         """Carry every accumulator's excess into the next digit (values unchanged)."""
@@ -187,46 +191,93 @@ class GroupedSums:
     def totals(self) -> tuple[np.ndarray, int, np.ndarray, int]:
         """Each group's exact sum ``S * 2**e`` and sum of squares ``Q * 2**f`` as
         ``(S, e, Q, f)`` (object arrays of Python integers, one per group)."""
-        sums, e = _integers(self._sums, self.groups, SUM_OFFSET)
-        squares, f = _integers(self._squares, self.groups, SQUARE_OFFSET)
-        return sums, e, squares, f
+        sums, low_s = certified.matrix(self._sums, slice(None), self.groups)
+        squares, low_q = certified.matrix(self._squares, slice(None), self.groups)
+        return (
+            _integers(sums),
+            DIGIT_BITS * low_s - SUM_OFFSET,
+            _integers(squares),
+            DIGIT_BITS * low_q - SQUARE_OFFSET,
+        )
 
     def statistics(self, ddof: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Each group's correctly rounded mean and std (``ddof``; NaN for a group of at
-        most ``ddof`` values)."""
-        sums, e, squares, f = self.totals()
-        n = self.count.astype(object)
+        most ``ddof`` values): certified double-double quotients where they settle the
+        rounding (:mod:`normlock.domains.series.certified`), exact integers elsewhere;
+        block by block of groups, so that the memory stays that of the totals."""
         means = np.full(self.groups, np.nan)
         stds = np.full(self.groups, np.nan)
-        seen = self.count > 0
-        means[seen] = _scaled(sums[seen], n[seen], e, scaled_ratio_to_float)
-        spread = self.count > ddof
-        if spread.any():  # n q 2^f - s^2 2^(2e), over n (n - ddof), at the lower exponent
-            low = min(f, 2 * e)
-            s, q, k = sums[spread], squares[spread], n[spread]
-            numerator = ((k * q) << (f - low)) - ((s * s) << (2 * e - low))
-            stds[spread] = _scaled(numerator, k * (k - ddof), low, scaled_sqrt_ratio_to_float)
+        for start in range(0, self.groups, _GROUPS_PER_BLOCK):
+            rows = slice(start, min(start + _GROUPS_PER_BLOCK, self.groups))
+            means[rows], stds[rows] = self._block(rows, ddof)
         return means, stds
+
+    def _block(self, rows: slice, ddof: int) -> tuple[np.ndarray, np.ndarray]:
+        sums, low_s = certified.matrix(self._sums, rows, self.groups)
+        squares, low_q = certified.matrix(self._squares, rows, self.groups)
+        sums, squares = certified.carried(sums), certified.carried(squares)
+        count = self.count[rows]
+        means = np.full(len(count), np.nan)
+        stds = np.full(len(count), np.nan)
+        seen = np.flatnonzero(count > 0)
+        e = DIGIT_BITS * low_s - SUM_OFFSET
+        found, settled = certified.ratios(sums[seen], count[seen], e)
+        means[seen] = found
+        rest = seen[~settled]
+        if len(rest):
+            n = count[rest].astype(object)
+            means[rest] = _scaled(_integers(sums[rest]), n, e, scaled_ratio_to_float)
+        spread = np.flatnonzero(count > ddof)
+        if not len(spread):
+            return means, stds
+        n = count[spread]
+        numerator, low = _numerators(sums[spread], low_s, squares[spread], low_q, n)
+        found, settled = certified.roots(numerator, n * (n - ddof), DIGIT_BITS * low)
+        stds[spread] = found
+        rest = np.flatnonzero(~settled)
+        if len(rest):
+            k = n[rest].astype(object)
+            numerators = _integers(numerator[rest])
+            exact = _scaled(
+                numerators, k * (k - ddof), DIGIT_BITS * low, scaled_sqrt_ratio_to_float
+            )
+            stds[spread[rest]] = exact
+        return means, stds
+
+
+_GROUPS_PER_BLOCK = 1 << 16
 
 
 def _scaled(
     numerators: np.ndarray, denominators: np.ndarray, exponent: int, exact: Callable[..., float]
 ) -> np.ndarray:
-    """``exact(numerator, denominator, exponent)`` per entry (object arrays of Python
-    integers): the correctly rounded quotient (or its square root) times ``2**exponent``."""
-    if not len(numerators):
-        return np.empty(0)
-    found = np.frompyfunc(exact, 3, 1)(numerators, denominators, exponent)
-    return found.astype(np.float64)
+    """``exact(numerator, denominator, exponent)`` per entry of object arrays of Python
+    integers (the exact path, for the groups the certified one leaves)."""
+    return np.frompyfunc(exact, 3, 1)(numerators, denominators, exponent).astype(np.float64)
 
 
-def _integers(table: dict[int, np.ndarray], groups: int, offset: int) -> tuple[np.ndarray, int]:
-    """Per group, ``sum(totals[d] << 26 (d - lowest))`` (an object array of Python
-    integers), and the exponent of its unit."""
-    if not table:
-        return np.zeros(groups, dtype=object), 0
-    lowest = min(table)
-    found = np.zeros(groups, dtype=object)
-    for digit in sorted(table):
-        found = found + (table[digit].astype(object) << (DIGIT_BITS * (digit - lowest)))
-    return found, DIGIT_BITS * lowest - offset
+def _numerators(
+    sums: np.ndarray, low_s: int, squares: np.ndarray, low_q: int, counts: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """The digits of ``n Q - S**2`` (``n`` times the variance's numerator) on one grid of
+    ``2**26`` units, and the index of its lowest digit: ``S**2``'s digit ``c`` weighs
+    ``2**(26 (c + 2 low_s - 86))``, ``Q``'s digit ``k`` ``2**(26 (k + low_q - 85))``."""
+    squared = certified.square(sums)
+    start_s, start_q = 2 * low_s - 86, low_q - 85
+    low = min(start_s, start_q)
+    width = max(start_s + squared.shape[1], start_q + squares.shape[1]) - low
+    found = np.zeros((len(sums), width), np.int64, order="F")
+    n = counts.astype(np.int64)
+    for k in range(squares.shape[1]):  # n q_k: below 2**51 while n < 2**26
+        found[:, start_q - low + k] += n * squares[:, k]
+    for c in range(squared.shape[1]):
+        found[:, start_s - low + c] -= squared[:, c]
+    return certified.carried(found), low
+
+
+def _integers(digits: np.ndarray) -> np.ndarray:
+    """Per row, ``sum(digits[k] << 26 k)`` (an object array of Python integers)."""
+    found = np.zeros(len(digits), dtype=object)
+    for k in range(digits.shape[1]):
+        found = found + (digits[:, k].astype(object) << (DIGIT_BITS * k))
+    return found

@@ -5,7 +5,8 @@ Ids are integers or strings. A fit numbers each id the first time it appears
 one hash lookup); the lock keeps them sorted (:class:`SortedIds`), so that the same
 series in any order give the same lock. A transform finds each row's series by its id:
 rows of one series usually come together, so only the first row of each run is looked
-up (binary search for integers, a hash lookup for strings) and its number repeated.
+up (a table of positions for integer ids that are dense enough, else a binary search;
+a hash lookup for strings) and its number repeated.
 """
 
 from __future__ import annotations
@@ -108,6 +109,20 @@ class SortedIds:
         return self.ids.to_numpy()
 
     @functools.cached_property
+    def _dense(self) -> tuple[int, np.ndarray] | None:
+        """For integer ids spanning at most 16 times their number (and 2**27 values): the
+        smallest id and a table of positions by ``id - smallest`` (-1 where none)."""
+        numbers = self._numbers
+        if not len(numbers):
+            return None
+        low, span = int(numbers[0]), int(numbers[-1]) - int(numbers[0]) + 1
+        if span > max(16 * len(numbers), 1 << 16) or span > 1 << 27:
+            return None
+        table = np.full(span, -1, np.int32 if len(numbers) < 2**31 else np.int64)
+        table[numbers - low] = np.arange(len(numbers))
+        return low, table
+
+    @functools.cached_property
     def _positions(self) -> dict[str, int]:
         return {value: i for i, value in enumerate(self.ids.to_pylist())}
 
@@ -116,12 +131,21 @@ class SortedIds:
         if not len(ids):
             return np.empty(0, np.int64)
         heads, lengths = _runs(ids)
-        found = self._find(ids.take(pa.array(heads)) if len(heads) < len(ids) else ids)
-        return found if len(heads) == len(ids) else np.repeat(found, lengths)
+        if len(heads) > len(ids) // 4:  # short runs: look every row up
+            return self._find(ids)
+        return np.repeat(self._find(ids.take(pa.array(heads))), lengths)
 
     def _find(self, ids: pa.Array) -> np.ndarray:
         if self.integers:
             values = ids.to_numpy(zero_copy_only=False)
+            if self._dense is not None and len(values) > 64:  # a table lookup per row
+                low, table = self._dense
+                offset = values - low
+                if offset.min() >= 0 and offset.max() < len(table):  # every id in range
+                    return np.take(table, offset).astype(np.int64)
+                inside = (offset >= 0) & (offset < len(table))
+                found = np.take(table, np.where(inside, offset, 0)).astype(np.int64)
+                return np.where(inside, found, -1)
             at = np.searchsorted(self._numbers, values)
             inside = at < len(self._numbers)
             hit = inside & (self._numbers[np.minimum(at, len(self._numbers) - 1)] == values)
@@ -141,7 +165,13 @@ def _runs(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The first row of each run of equal ids, and the runs' lengths."""
     if len(ids) == 1:
         return np.zeros(1, np.int64), np.ones(1, np.int64)
-    changed = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1))
-    starts = np.flatnonzero(changed.to_numpy(zero_copy_only=False)) + 1
+    if pa.types.is_integer(ids.type) and not ids.null_count:
+        values = ids.to_numpy()
+        changed = values[1:] != values[:-1]
+    else:
+        changed = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).to_numpy(
+            zero_copy_only=False
+        )
+    starts = np.flatnonzero(changed) + 1
     heads = np.concatenate(([0], starts)).astype(np.int64)
     return heads, np.diff(np.append(heads, len(ids)))

@@ -213,8 +213,13 @@ class SeriesLock(DomainLock):
         for name in self.value_columns:
             raw = read.arrays[name]
             x = as_float64(name, raw, origin)
-            center, scale = (p[positions] for p in self._parameters[name])
-            y = x * scale + center if inverse else (x - center) / scale
+            center, scale = (np.take(p, positions) for p in self._parameters[name])
+            if inverse:  # y * scale + center, in place
+                y = np.multiply(x, scale, out=scale)
+                np.add(y, center, out=y)
+            else:  # (x - center) / scale
+                y = np.subtract(x, center, out=center)
+                np.divide(y, scale, out=y)
             outputs[name] = y.astype(output_dtype(raw.dtype), copy=False)
         return write_columns(data, read, outputs)
 
