@@ -15,6 +15,7 @@ from torch import nn
 
 from normlock.errors import DomainError
 from normlock.export.torch_checks import COMPILED_MESSAGE
+from normlock.groups.transform import output_positions
 from normlock.lock import Lock
 
 
@@ -37,13 +38,7 @@ class Whitening(nn.Module):
             self.register_buffer(f"positions{number}", torch.tensor(positions), persistent=False)
             self.register_buffer(f"mean{number}", torch.from_numpy(group.mean.copy()))
             self.register_buffer(f"matrix{number}", torch.from_numpy(group.matrix.copy()))
-        slots = {name: j for j, name in enumerate(lock.columns)}
-        at = len(lock.columns)
-        for group in lock.groups:
-            for name in group.outputs:
-                slots[name] = at
-                at += 1
-        layout = [slots[name] for name in lock.output_columns]
+        layout = output_positions(lock.columns, lock.groups)
         self.register_buffer("layout", torch.tensor(layout), persistent=False)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

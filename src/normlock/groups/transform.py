@@ -31,6 +31,19 @@ def output_columns(columns: Sequence[str], groups: Sequence[GroupLock]) -> tuple
     return tuple(replaced(columns, _renaming(groups)))
 
 
+def output_positions(columns: Sequence[str], groups: Sequence[GroupLock]) -> list[int]:
+    """Where each output column is in ``[columns..., group 0's outputs..., ...]``: the
+    layout an export assembles its output from (plain columns from the chains' outputs,
+    a group's from its own)."""
+    slots = {name: j for j, name in enumerate(columns)}
+    at = len(columns)
+    for group in groups:
+        for name in group.outputs:
+            slots[name] = at
+            at += 1
+    return [slots[name] for name in output_columns(columns, groups)]
+
+
 def _renaming(groups: Sequence[GroupLock]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
     return [(g.columns, g.outputs) for g in groups if g.outputs != g.columns]
 
