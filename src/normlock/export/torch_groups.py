@@ -46,14 +46,14 @@ class Whitening(nn.Module):
         ``y`` (lock columns on the last dimension), groups rounded to ``dtype``."""
         parts = [y]
         for number, name in enumerate(self.names):
-            x = z.index_select(-1, getattr(self, f"positions{number}"))
-            mean, matrix = getattr(self, f"mean{number}"), getattr(self, f"matrix{number}")
+            x = z.index_select(-1, self.get_buffer(f"positions{number}"))
+            mean, matrix = self.get_buffer(f"mean{number}"), self.get_buffer(f"matrix{number}")
             out = combine(x - mean, matrix).to(dtype)
-            self._check(name, number, x, out)
+            self._check(name, x, out)
             parts.append(out)
-        return torch.cat(parts, dim=-1).index_select(-1, self.layout)
+        return torch.cat(parts, dim=-1).index_select(-1, self.get_buffer("layout"))
 
-    def _check(self, name: str, number: int, x: torch.Tensor, out: torch.Tensor) -> None:
+    def _check(self, name: str, x: torch.Tensor, out: torch.Tensor) -> None:
         """Raise where ``lock.transform`` raises: finite inputs, a non-finite output."""
         bad = torch.isfinite(x).all(dim=-1) & ~torch.isfinite(out).all(dim=-1)
         if torch.compiler.is_compiling():

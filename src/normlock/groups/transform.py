@@ -85,7 +85,7 @@ def _backward(lock: Lock, data: Any, read: Columns, plain: list[Any], origin: Or
         y = np.column_stack([as_float64(c, read.arrays[c], origin) for c in group.outputs])
         x = group.backward(y)
         dtype = _dtype(read, group.outputs)
-        found = {
+        found: dict[str, np.ndarray] = {
             c: lock.feature(c).apply(x[:, j], inverse=True, origin=origin).astype(dtype)
             for j, c in enumerate(group.columns)
         }
@@ -131,7 +131,7 @@ def _rounded(
     """``y`` rounded to ``dtype``; a row of finite inputs whose outputs are not all finite
     is an error."""
     with np.errstate(over="ignore", invalid="ignore"):
-        out = y.astype(dtype)
+        out: np.ndarray = y.astype(dtype)
     bad = np.isfinite(x).all(axis=1) & ~np.isfinite(out).all(axis=1)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
