@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import normlock as nl
+from normlock.audit.layers import FAMILIES, MODES
 from tests.audit.forms import FORMS, audited
-from tests.audit.models import Block, ConvNet, calibrate, images, train
+from tests.audit.models import Block, ConvNet, calibrate, images, to_onnx, train
 
 
 def places(report: nl.audit.AuditReport, kind: str) -> list[str]:
@@ -189,6 +191,7 @@ def test_layers_of_every_family_are_listed() -> None:
         HFRMSNorm(),
     ).eval()
     layers = nl.audit(model).layers
+    assert {x.family for x in layers} == set(FAMILIES) and {x.mode for x in layers} <= set(MODES)
     assert [(x.place, x.type, x.family) for x in layers] == [
         ("0", "BatchNorm1d", "batch"),
         ("1", "SyncBatchNorm", "batch"),
@@ -213,3 +216,82 @@ def test_torchscript_files_are_read_like_the_module(tmp_path, few_steps: ConvNet
     assert report.framework == "torchscript"
     assert places(report, "stale_statistics") == ["bn1", "bn2"]
     assert "takes no forward hooks" in report.notes[0]
+
+
+def test_onnx_operators_of_every_family_are_listed() -> None:
+    """A graph written by hand with each operator (as other exporters write them)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from normlock.audit.onnx_layers import Graph, onnx_layers
+
+    def const(name: str, value: list[float]) -> onnx.TensorProto:
+        return numpy_helper.from_array(np.array(value, dtype=np.float32), name)
+
+    nodes = [
+        helper.make_node(
+            "BatchNormalization", ["x", "s", "b", "m", "v"], ["y1"], name="/bn/BN",
+            epsilon=1e-3, momentum=0.99, training_mode=0,
+        ),
+        helper.make_node("GroupNormalization", ["y1", "s", "b"], ["y2"], num_groups=1,
+                         epsilon=1e-6),
+        helper.make_node("LRN", ["y2"], ["y3"], size=3, alpha=1e-4, beta=0.75, bias=2.0),
+        helper.make_node("RMSNormalization", ["y3", "s"], ["y4"], epsilon=1e-7),
+        helper.make_node(
+            "SkipLayerNormalization", ["y4", "y1", "s", "b"], ["y5"], domain="com.microsoft",
+            epsilon=1e-12,
+        ),
+    ]  # fmt: skip
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2])],
+        [helper.make_tensor_value_info("y5", TensorProto.FLOAT, [None, 2])],
+        [const("s", [1, 1]), const("b", [0, 0]), const("m", [0.5, 2.0]), const("v", [4.0, 0.0])],
+    )
+    layers = onnx_layers(Graph.of(graph))
+    assert [(x.place, x.family, x.eps) for x in layers] == [
+        ("bn", "batch", pytest.approx(1e-3)),
+        ("GroupNormalization", "group", pytest.approx(1e-6)),
+        ("LRN", "local_response", None),
+        ("RMSNormalization", "rms", pytest.approx(1e-7)),
+        ("SkipLayerNormalization", "layer", pytest.approx(1e-12)),
+    ]
+    bn = layers[0]
+    assert bn.momentum == pytest.approx(0.01) and bn.mode == "running statistics"
+    assert bn.running is not None and bn.running.var.tolist() == [4.0, 0.0]
+    assert layers[2].params == {
+        "node": "",
+        "size": 3,
+        "alpha": pytest.approx(1e-4),
+        "beta": 0.75,
+        "bias": 2.0,
+    }
+
+
+def test_onnx_exports_of_instance_and_group_norms_are_told_apart() -> None:
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 1), nn.InstanceNorm2d(4), nn.GroupNorm(2, 4), nn.LocalResponseNorm(2)
+    ).eval()
+    report = nl.audit(to_onnx(model, torch.randn(2, 3, 4, 4)))
+    assert [(x.place, x.family) for x in report.layers] == [
+        ("1", "instance"),
+        ("2", "group"),
+    ]  # torch's exporter writes LocalResponseNorm as pooling arithmetic
+    assert report.layers[1].params["num_groups"] == 2
+
+
+def test_decomposed_programs_read_as_the_exported_ones(healthy: ConvNet, held_out) -> None:
+    """``run_decompositions`` turns batch_norm into its native variants (no_training,
+    functional, no_stats): each is read with its own arguments."""
+    cases = {
+        "healthy": (healthy, set()),
+        "training": (copy.deepcopy(healthy).train(), {"training_mode"}),
+        "fresh": (ConvNet().eval(), {"stats_never_updated"}),
+        "untracked": (ConvNet(track_running_stats=False).eval(), {"batch_dependent"}),
+    }
+    for name, (model, kinds) in cases.items():
+        program = torch.export.export(model, (held_out[:2],)).run_decompositions()
+        report = nl.audit(program)
+        assert report.kinds() == kinds, name
+        assert [layer.eps for layer in report.layers] == [1e-5, 1e-5], name

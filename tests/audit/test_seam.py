@@ -200,3 +200,36 @@ def test_a_sample_of_raw_rows_is_normalized_by_the_lock(behind_lock, lock) -> No
     assert report.ok
     stale = nl.audit(behind_lock, lock=lock, sample={k: v * 3 for k, v in raw_rows(256).items()})
     assert stale.kinds() == {"stale_statistics"}
+
+
+def test_an_image_lock_attached_to_a_convolutional_model() -> None:
+    """The lock's own image module (8-bit pixels in, NCHW) in torch; its graph in ONNX."""
+    from tests.audit.models import run_onnx
+
+    lock = preset("imagenet", max_value=255)
+    model = ConvNet("group").eval()
+    combined = lock.attach(model)
+    pixels = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(lock.transform(pixels.numpy()))).numpy()
+        assert np.array_equal(combined(pixels).numpy(), expected)
+    report = nl.audit(combined, lock=lock)
+    assert report.attached.columns == ("red", "green", "blue")
+    assert report.attached.verdict == "identical" and report.ok
+    exported = combined.to_onnx(pixels.float())
+    _, got = run_onnx(exported, pixels.float().numpy())
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    assert lock.verify(exported).verdict == "identical"
+    clip = preset("openai-clip", max_value=255)
+    assert nl.audit(exported, lock=clip).kinds() == {"attached_lock_mismatch"}
+
+
+def test_a_sample_of_raw_rows_for_a_combined_model_file_stays_raw(
+    tmp_path, behind_lock, lock
+) -> None:
+    import onnx
+
+    path = tmp_path / "combined.onnx"
+    onnx.save(lock.attach(to_onnx(behind_lock, example(lock))), str(path))
+    report = nl.audit(path, lock=lock, sample=raw_rows(256, seed=9))
+    assert report.ok and report.attached.confirmed  # the rows went through its own lock stage

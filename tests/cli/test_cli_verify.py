@@ -143,3 +143,29 @@ def test_verify_bad_targets_exit_2(tmp_path: Path) -> None:
     refused = run("verify", lock, "--against", pickled)
     assert refused.exit_code == 2 and "--trust-pickle" in refused.output
     assert run("verify", tmp_path / "nope.json", "--against", f"{code}:normalize").exit_code == 2
+
+
+def test_verify_checks_the_lock_stage_of_a_combined_model(tmp_path: Path) -> None:
+    import onnx
+    import torch
+
+    from tests.audit.models import to_onnx
+
+    rng = np.random.default_rng(4)
+    lock = nl.fit({"a": rng.normal(3, 2, 500), "b": rng.normal(-1, 5, 500)})
+    lock.save(tmp_path / "model.normlock.json")
+    model = to_onnx(torch.nn.Sequential(torch.nn.Linear(2, 1)).eval(), torch.zeros(2, 2))
+    onnx.save(lock.attach(model), str(tmp_path / "combined.onnx"))
+    result = run(
+        "verify", tmp_path / "model.normlock.json", "--against", tmp_path / "combined.onnx"
+    )
+    assert result.exit_code == 0 and "bit for bit" in result.output
+    assert "its lock stage (output 'normlock/out') is checked" in result.output
+    other = nl.fit({"a": rng.normal(3, 2, 500), "b": rng.normal(-1, 5, 500)})
+    onnx.save(other.attach(model), str(tmp_path / "other.onnx"))
+    assert (
+        run(
+            "verify", tmp_path / "model.normlock.json", "--against", tmp_path / "other.onnx"
+        ).exit_code
+        == 1
+    )

@@ -38,10 +38,11 @@ NONLINEAR_SPEC = {
     "box_cox_raw": {"method": "box-cox", "standardize": False},
     "quantile": {"method": "quantile", "n_quantiles": 200},
     "quantile_normal": {"method": "quantile", "output_distribution": "normal"},
+    "db": ["db", "standard"],
 }
 """Every non-linear method; box-cox and log columns are positive."""
 
-POSITIVE = ("log", "log1p", "box_cox", "box_cox_raw")
+POSITIVE = ("log", "log1p", "box_cox", "box_cox_raw", "db")
 
 
 def _training(names: list[str], seed: int) -> dict[str, np.ndarray]:

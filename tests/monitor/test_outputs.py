@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import normlock as nl
 from normlock.monitor.html import render_html
 from normlock.monitor.table import report_table
+from tests.browser import screenshot
 
 rng = np.random.default_rng(30)
 TRAIN = {"grams": rng.normal(500, 50, 3000), "ratio": rng.beta(2, 5, 3000)}
@@ -109,27 +108,11 @@ def test_html_report_is_self_contained(tmp_path: Path) -> None:
     assert "×0.001" in page and "grams" in page
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert found, "chromium is needed: apt-get install -y chromium (.ci/run installs it)"
-    return found
-
-
 def test_html_report_renders_with_plots_in_headless_chromium(tmp_path: Path) -> None:
-    from PIL import Image
-
     monitor = _monitor(served(400, 6))
     page = tmp_path / "report.html"
     page.write_text(render_html(monitor.report(), LOCK, monitor.profile), encoding="utf-8")
-    shot = tmp_path / "shot.png"
-    command = [
-        _chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
-        f"--screenshot={shot}", "--window-size=1100,1500", page.as_uri(),
-    ]  # fmt: skip
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
-    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    pixels = screenshot(page, 1100, 1500)
     assert pixels.shape[:2] == (1500, 1100)
     ink = np.any(pixels < 200, axis=2).mean()
     assert ink > 0.02  # text, tables and plot lines, not a blank page

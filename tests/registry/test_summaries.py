@@ -55,14 +55,16 @@ def test_a_window_summary_is_the_report_of_its_merged_sources(registry: Registry
     assert [f["kind"] for f in windows[0].findings] == [f.kind for f in report.findings]
     assert windows[0].problems == sum(f.kind != "ok" for f in report.findings) > 0
     history = registry.feature_history("parcels", "grams")
-    (point,) = catalog.series("parcels", "grams")
+    series = catalog.series("parcels", "grams")
     metrics = report.metrics["grams"]
+    assert len(series) == 1 and series.versions == (1,)
+    point = series.to_dict()
     for key in ("count", "mean", "std", "missing_rate", "out_of_range_rate"):
-        assert point.values[key] == getattr(history[0], key), key
+        assert point[key] == [getattr(history[0], key)], key
     for key in ("psi", "psi_critical", "smd", "wasserstein_sd"):
-        assert _same(point.values[key], float(getattr(metrics, key))), key
-    assert set(point.alarms) == {t.name for t in metrics.firing(report.thresholds.fdr)}
-    assert point.version == 1
+        assert _same(point[key][0], float(getattr(metrics, key))), key
+    assert set(series.alarms[0]) == {t.name for t in metrics.firing(report.thresholds.fdr)}
+    assert point["window_start"] == [DAY.isoformat()]
 
 
 def test_the_catalog_pages_windows_newest_first_and_names_the_latest(registry: Registry) -> None:
@@ -87,8 +89,8 @@ def test_the_catalog_pages_windows_newest_first_and_names_the_latest(registry: R
     assert flagged == 2 and [w.window_start.hour for w in found] == [6, 2]
     assert catalog.features("parcels") == {"grams": 7, "km": 7}
     assert catalog.stages("parcels") == ["raw"]
-    since = catalog.series("parcels", "km", start=DAY + timedelta(hours=4))
-    assert [p.window_start.hour for p in since] == [4, 5, 6]
+    since = catalog.series("parcels", "km", start=DAY + timedelta(hours=4)).to_dict()
+    assert since["window_start"] == [(DAY + timedelta(hours=h)).isoformat() for h in (4, 5, 6)]
     (latest, values) = next((w, v) for w, v in catalog.latest() if w.name == "parcels")
     assert latest.window_start.hour == 6 and set(values) == {"grams", "km"}
     assert values["km"]["count"] == 300
@@ -103,7 +105,7 @@ def test_upgrading_a_version_1_registry_summarizes_its_stored_windows(registry_u
             registry.record_profile(
                 "parcels", _profile(lock, hour), start=start, end=start + timedelta(hours=1)
             )
-        before = registry.catalog().series("parcels", "grams")
+        before = registry.catalog().series("parcels", "grams").to_dict()
     engine = open_engine(resolve_url(registry_url))
     with engine.begin() as connection:  # back to the version 1 schema
         connection.execute(text("DROP TABLE window_features"))
@@ -112,6 +114,5 @@ def test_upgrading_a_version_1_registry_summarizes_its_stored_windows(registry_u
     engine.dispose()
     assert SCHEMA_VERSION == 2
     with Registry(registry_url) as registry:
-        after = registry.catalog().series("parcels", "grams")
-    assert [p.values for p in after] == [p.values for p in before]
-    assert [p.window_start for p in after] == [p.window_start for p in before]
+        after = registry.catalog().series("parcels", "grams").to_dict()
+    assert after == before and len(after["mean"]) == 3

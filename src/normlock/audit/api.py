@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from normlock.audit import models
 from normlock.audit.checks import SMALLEST_NORMAL, Context, layer_findings
 from normlock.audit.expectations import expectation_findings, expected_of
 from normlock.audit.findings import AttachedLock, AuditReport, Finding, Thresholds, ordered
 from normlock.audit.inspection import Inspection
-from normlock.audit.models import inspect
 from normlock.audit.seam import attached_findings, seam_findings
 from normlock.errors import InputError, NormlockError
 from normlock.frames import is_container, read_columns
@@ -71,7 +71,8 @@ def audit(
     size, batch_note = _batch_size(batch_size, loader)
     if dtype is not None and dtype not in DTYPES:
         raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    found = inspect(model, _model_input(sample, front, model), front)
+    loaded = models.load(model)
+    found = models.inspect(loaded, _model_input(sample, front, loaded.carries_lock), front)
     context = Context(
         framework=found.framework,
         dtype=dtype or found.dtype,
@@ -82,8 +83,6 @@ def audit(
     )
     findings = [f for layer in found.layers for f in layer_findings(layer, context)]
     notes = list(found.notes)
-    if sample is not None and found.stats is None and not notes:
-        notes.append("the sample was not compared: this model format runs no hooks")
     rows = min((s.rows for s in (found.stats or {}).values()), default=thresholds.sample_rows)
     if rows < thresholds.sample_rows:
         notes.append(
@@ -91,7 +90,7 @@ def audit(
             "compare it with running statistics, so it was not"
         )
     attached = _attached(found, front, findings, notes)
-    seam_lock = front if front is not None else getattr(model, "source", None)
+    seam_lock = front if front is not None else getattr(loaded.model, "source", None)
     carries_other = attached is not None and attached.confirmed is False
     if seam_lock is not None and found.input_layer is not None and not carries_other:
         findings += seam_findings(seam_lock, found.input_layer, thresholds, notes)
@@ -132,7 +131,7 @@ def _batch_size(batch_size: int | None, loader: Any) -> tuple[int | None, str]:
             f"cannot read a batch size from {type(loader).__name__}: pass batch_size= instead"
         )
     note = ""
-    dataset = getattr(loader, "dataset", None)
+    dataset: Any = getattr(loader, "dataset", None)
     if not getattr(loader, "drop_last", False) and hasattr(dataset, "__len__"):
         last = len(dataset) % size
         if last:
@@ -140,7 +139,7 @@ def _batch_size(batch_size: int | None, loader: Any) -> tuple[int | None, str]:
     return size, note
 
 
-def _model_input(sample: Any, lock: Lock | None, model: Any) -> Any:
+def _model_input(sample: Any, lock: Lock | None, carries_lock: bool) -> Any:
     """The sample as the model takes it: tensors and arrays as they are; other
     containers as the lock's columns in order, normalized unless the model carries
     the lock itself."""
@@ -155,13 +154,7 @@ def _model_input(sample: Any, lock: Lock | None, model: Any) -> Any:
     if missing:
         raise InputError(f"the sample lacks the lock's column(s) {missing}")
     matrix = np.column_stack([np.asarray(read.arrays[c], dtype=np.float64) for c in lock.columns])
-    carried = getattr(model, "source", None) is not None or _is_combined_onnx(model)
-    return matrix if carried else lock.transform(matrix)
-
-
-def _is_combined_onnx(model: Any) -> bool:
-    props = getattr(model, "metadata_props", None)
-    return props is not None and any(p.key == "normlock.lock_output" for p in props)
+    return matrix if carries_lock else lock.transform(matrix)
 
 
 def _attached(
@@ -172,10 +165,8 @@ def _attached(
     fingerprint, columns = found.attached
     verdict = None
     if lock is not None and found.lock_stage is not None:
-        from normlock.verify.parity import verify
-
         try:
-            verdict = verify(lock, found.lock_stage).verdict
+            verdict = lock.verify(found.lock_stage).verdict
         except NormlockError as exc:
             notes.append(f"the model's lock stage could not run the lock's probes: {exc}")
     attached, more = attached_findings(AttachedLock(fingerprint, columns, None, verdict), lock)

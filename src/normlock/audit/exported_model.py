@@ -22,12 +22,14 @@ from normlock.audit.torch_trace import trace
 from normlock.export import FINGERPRINT_BUFFER
 from normlock.export.torch_attach import decode_fingerprint
 
-_BATCH_OPS = {
-    # op name: (argument index of running_mean, of training (None: never), of momentum, of eps)
+_BATCH_OPS: dict[str, tuple[int | None, int | None, int, int]] = {
+    # op name: argument index of running_mean (None: none), of training (None: never),
+    # of momentum, of eps
     "batch_norm": (3, 5, 6, 7),
     "_native_batch_norm_legit_no_training": (3, None, 5, 6),
     "_native_batch_norm_legit_functional": (3, 5, 6, 7),
     "_native_batch_norm_legit": (3, 5, 6, 7),
+    "_native_batch_norm_legit.no_stats": (None, 3, 4, 5),
     "instance_norm": (3, 5, 6, 7),
 }
 _EPS_ARG = {"layer_norm": 4, "native_layer_norm": 4, "group_norm": 4, "rms_norm": 3}
@@ -96,9 +98,11 @@ def _layer(
     family, _ = family_by_name(cls)
     if family is None or not place:
         return None
-    common = {"place": place, "type": cls, "family": family, "order": order}
+    common: dict[str, Any] = {"place": place, "type": cls, "family": family, "order": order}
     for node in nodes:
         op = _op(node)
+        if str(node.target).endswith(".no_stats"):
+            op += ".no_stats"
         if op in _BATCH_OPS:
             return _batch(node, _BATCH_OPS[op], buffers, state, common)
         if op in _EPS_ARG or op == "native_group_norm":
@@ -120,13 +124,15 @@ def _layer(
 
 def _batch(
     node: Any,
-    positions: tuple[int, int | None, int, int],
+    positions: tuple[int | None, int | None, int, int],
     buffers: dict[str, str],
     state: dict[str, torch.Tensor],
     common: dict[str, Any],
 ) -> Layer:
     mean_at, training_at, momentum_at, eps_at = positions
-    mean_node, var_node = node.args[mean_at], node.args[mean_at + 1]
+    mean_node = var_node = None
+    if mean_at is not None:
+        mean_node, var_node = node.args[mean_at], node.args[mean_at + 1]
     running = None
     if mean_node is not None and var_node is not None:
         fqn = buffers.get(mean_node.name, "")

@@ -90,14 +90,6 @@ class Layer:
     running: RunningStats | None = None
     order: int = 0
 
-    @property
-    def channels(self) -> int | None:
-        """The number of channels it normalizes separately, when known."""
-        if self.running is not None:
-            return int(self.running.mean.size)
-        value = self.params.get("num_features") or self.params.get("num_channels")
-        return int(value) if value else None
-
     def settings(self) -> str:
         """Its settings in one short line, for tables."""
         parts = [f"{k}={_short(v)}" for k, v in self.params.items() if k != "node"]

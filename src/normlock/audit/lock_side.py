@@ -55,6 +55,7 @@ def _side(feature: FeatureLock) -> FeatureSide:
             return FeatureSide(feature.name, None, None, None, rescale)
         return FeatureSide(feature.name, Moments(*affine), Moments(0.0, 1.0), affine, rescale)
     raw = Moments(float(reference["mean"]), float(reference["std"]))
+    normalized: Moments | None
     if affine is not None:
         center, scale = affine
         normalized = Moments((raw.mean - center) / scale, raw.std / abs(scale))

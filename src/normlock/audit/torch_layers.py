@@ -67,9 +67,9 @@ def family_by_name(name: str) -> tuple[str | None, bool]:
 
 def family_of(module: nn.Module) -> str | None:
     """The normalization family of ``module``, or None when it is no normalization."""
-    for cls, family in _CLASSES:
+    for cls, known in _CLASSES:
         if isinstance(module, cls):
-            return family
+            return known
     family, guessed = family_by_name(type_name(module))
     if family is None or not guessed:
         return family
@@ -80,7 +80,7 @@ def family_of(module: nn.Module) -> str | None:
 
 def torch_layers(model: nn.Module) -> list[Layer]:
     """Every normalization layer of ``model``, in registration order."""
-    layers = []
+    layers: list[Layer] = []
     for name, module in model.named_modules():
         family = family_of(module)
         if family is not None:

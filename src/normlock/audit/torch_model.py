@@ -24,8 +24,8 @@ from normlock.audit.torch_layers import (
     torch_layers,
     type_name,
 )
-from normlock.audit.torch_trace import as_tensor, trace
-from normlock.errors import InputError
+from normlock.audit.torch_trace import Trace, as_tensor, trace
+from normlock.errors import InputError, NormlockError
 from normlock.export.torch_attach import attached_stage
 from normlock.lock import Lock
 
@@ -41,7 +41,9 @@ def inspect_torch(model: nn.Module, description: str, sample: Any, lock: Lock | 
         "torchscript" if scripted else "torch", description, layers, inference_dtype(body)
     )
     if stage is not None:
-        found.attached = (stage[0], tuple(getattr(stage[1], "columns", ())))
+        source = getattr(model, "source", None)  # the Lock, in an eager combined module
+        columns: Any = getattr(stage[1], "columns", None) or getattr(source, "columns", ())
+        found.attached = (stage[0], tuple(columns))
         found.lock_stage = stage[1]
     found.pretrained = getattr(body, "pretrained_cfg", None) or getattr(body, "default_cfg", None)
     named = {
@@ -49,26 +51,20 @@ def inspect_torch(model: nn.Module, description: str, sample: Any, lock: Lock | 
         for n, m in body.named_modules()
     }
     watched = {layer.place for layer in layers if layer.running is not None}
-    x = None if sample is None else as_tensor(sample, model)
+    lock_stage = None if stage is None else stage[1]
+    seen = None
     if scripted:
-        if x is not None:
+        if sample is not None:
             found.notes.append(
                 "a TorchScript module takes no forward hooks: the sample was not compared "
                 "with the running statistics (audit the eager module for that)"
             )
-        x = None
-    elif x is None:
-        x = _probe_input(lock or getattr(model, "source", None), normalized=stage is None)
-    seen = None
-    if x is not None:
-        try:
-            z = x if stage is None else _run(stage[1], x)
-            seen = trace(body, z, watched, prefix)
-        except InputError:
-            if sample is not None:
-                raise
-    if seen is not None and sample is not None:
+    elif sample is not None:
+        x = as_tensor(sample, model)
+        seen = trace(body, x if lock_stage is None else _run(lock_stage, x), watched, prefix)
         found.stats = seen.stats
+    else:
+        seen = _probe_pass(body, lock_stage, lock or getattr(model, "source", None), prefix)
     if seen is not None:
         place = seen.input_layer
         how = "traced"
@@ -81,15 +77,34 @@ def inspect_torch(model: nn.Module, description: str, sample: Any, lock: Lock | 
 
 
 def _run(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        return module(x)
+    """The lock stage's output (an error that the input does not fit is an InputError)."""
+    try:
+        with torch.no_grad():
+            return module(x)
+    except Exception as exc:
+        raise InputError(
+            f"the lock stage cannot run on the sample of shape {tuple(x.shape)}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
 
 
-def _probe_input(lock: Lock | None, *, normalized: bool) -> torch.Tensor | None:
-    """The lock's float32 probes as rows of every column (normalized by the lock when the
-    model stands behind it): what a tabular model serves on."""
+def _probe_pass(
+    body: nn.Module, lock_stage: nn.Module | None, lock: Lock | None, prefix: str
+) -> Trace | None:
+    """A pass on the lock's probes, to find the input layer; None where there is no lock
+    or the model does not take rows of its columns (images, sequences)."""
     if lock is None:
         return None
+    try:
+        x = _probe_input(lock, normalized=lock_stage is None)
+        return trace(body, x if lock_stage is None else _run(lock_stage, x), set(), prefix)
+    except NormlockError:
+        return None
+
+
+def _probe_input(lock: Lock, *, normalized: bool) -> torch.Tensor:
+    """The lock's float32 probes as rows of every column (normalized by the lock when the
+    model stands behind it): what a tabular model serves on."""
     probes = lock.probes()
     columns = [
         np.array(probes[c]["input_float32"]) if c in probes else np.zeros(1) for c in lock.columns

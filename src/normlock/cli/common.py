@@ -129,3 +129,16 @@ def engine_address(engine: str, scheduler: str | None, master: str | None) -> st
     if master is not None and engine != "spark":
         fail("--master goes with --engine spark")
     return scheduler if engine == "dask" else master
+
+
+def read_table(paths: list[str]) -> Any:
+    """The rows of Parquet, CSV or Arrow files (globs and folders too) as one Arrow table."""
+    import pyarrow as pa
+
+    from normlock.errors import InputError
+    from normlock.io.files import batch_source, expand
+
+    batches = list(batch_source(expand(paths))())
+    if not batches:
+        raise InputError(f"no rows in {', '.join(paths)}")
+    return pa.Table.from_batches(batches)

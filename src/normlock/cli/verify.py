@@ -10,7 +10,15 @@ from typing import Annotated, Any
 
 import typer
 
-from normlock.cli.common import EXIT_FINDING, EXIT_OK, JsonOption, app, console, guarded
+from normlock.cli.common import (
+    EXIT_FINDING,
+    EXIT_OK,
+    JsonOption,
+    app,
+    console,
+    guarded,
+    read_table,
+)
 
 
 @app.command()
@@ -91,7 +99,7 @@ def verify(
         report = run_verify(
             lock,
             against,
-            _read_table(data) if data else None,
+            read_table(data) if data else None,
             exact=exact,
             ulps=ulps,
             feed=feed,
@@ -103,18 +111,6 @@ def verify(
     else:
         _render(report)
     raise typer.Exit(EXIT_OK if report.passed else EXIT_FINDING)
-
-
-def _read_table(paths: list[str]) -> Any:
-    import pyarrow as pa
-
-    from normlock.errors import InputError
-    from normlock.io.files import batch_source, expand
-
-    batches = list(batch_source(expand(paths))())
-    if not batches:
-        raise InputError(f"no rows in {', '.join(paths)}")
-    return pa.Table.from_batches(batches)
 
 
 _STATUS = {"identical": "[green]identical[/]", "equivalent": "[yellow]rounding[/]"}

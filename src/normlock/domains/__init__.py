@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 KINDS = {
     "images": ("normlock.domains.images", "ImageLock"),
     "series": ("normlock.domains.series", "SeriesLock"),
+    "windows": ("normlock.domains.series", "WindowLock"),
     "audio": ("normlock.domains.audio", "AudioLock"),
     "boxes": ("normlock.domains.boxes", "BoxLock"),
 }

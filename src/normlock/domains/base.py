@@ -11,12 +11,14 @@ domain, which the fingerprint and the seal cover like the rest.
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
-from normlock import artifact
+from normlock import __version__, artifact
 from normlock.errors import LockIntegrityError
 from normlock.lock import Lock
 
@@ -91,3 +93,17 @@ class DomainLock(Lock):
                 f"{source}: its {cls.KIND} section is damaged ({exc})"
             ) from None
         return fields
+
+
+def stamp() -> dict[str, str]:
+    """A new lock's ``created_at`` (now, UTC) and ``library_version``."""
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"created_at": now, "library_version": __version__}
+
+
+def source_name(data: Any) -> str:
+    """A name for a fit's data in its provenance: a path as written, else its type."""
+    if isinstance(data, str | Path):
+        return str(data)
+    kind = type(data)
+    return f"{kind.__module__.split('.')[0]}.{kind.__name__}"

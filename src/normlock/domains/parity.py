@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from normlock.domains.targets import ArrayTarget, resolve_array_target
+from normlock.domains.targets import ArrayTarget, as_numpy, resolve_array_target
 from normlock.errors import NormlockError
 from normlock.lock import Lock
 from normlock.verify.cause import Cause, Observation
@@ -38,28 +38,39 @@ class ProbeRun:
 
     Attributes:
         label: e.g. ``uint8 probe images``.
-        inputs: the array fed to the target.
-        expected: the lock's output for it.
+        inputs: what the target is fed (an array, or a dict of columns).
+        expected: the lock's output, as an array that splits into the features' values.
         bounds: per feature, the rounding bound of each of its values.
+        values: the inputs as an array that splits like ``expected`` (None: ``inputs``).
     """
 
     label: str
-    inputs: np.ndarray
+    inputs: Any
     expected: np.ndarray
     bounds: list[np.ndarray]
+    values: np.ndarray | None = None
+
+    @property
+    def array(self) -> np.ndarray:
+        """The inputs as an array that splits into the features' values."""
+        return self.inputs if self.values is None else self.values
 
 
 Explain = Callable[[ProbeRun, np.ndarray], Cause | None]
 """A domain's diagnosis of a mismatching run (None: no domain mistake fits)."""
 
 
-def run_target(target: ArrayTarget, run: ProbeRun) -> np.ndarray:
-    """The target's output for a run, checked for shape."""
-    got = target.run(run.inputs)
+Read = Callable[[Any], np.ndarray]
+"""A target's output -> an array shaped as a run's ``expected``."""
+
+
+def run_target(target: ArrayTarget, run: ProbeRun, read: Read = as_numpy) -> np.ndarray:
+    """The target's output for a run, as an array checked for shape."""
+    got = read(target.run(run.inputs))
     if got.shape != run.expected.shape:
         raise TargetError(
-            f"the target returned shape {got.shape} for input of shape {run.inputs.shape}; it "
-            "must return one value per input value"
+            f"the target returned shape {got.shape} where the lock's output has shape "
+            f"{run.expected.shape}; it must return one value per input value"
         )
     with np.errstate(over="ignore"):
         return got.astype(run.expected.dtype)
@@ -74,6 +85,8 @@ def domain_parity(
     tolerance: Tolerance,
     fallback: Callable[[ArrayTarget, ProbeRun, Exception], tuple[np.ndarray, Cause] | None]
     | None = None,
+    read: Read = as_numpy,
+    names: Sequence[str] | None = None,
 ) -> ParityReport:
     """Run ``runs`` through ``target`` and compare every feature of every run.
 
@@ -87,6 +100,9 @@ def domain_parity(
         fallback: for a run the target fails on: another way of feeding it (the other
             layout) that it runs, its output and the mistake that makes it run, or None.
             Every value of such a run fails, with that cause.
+        read: how the target's output becomes an array shaped as ``expected``.
+        names: what each split part is called in the report (default: the lock's
+            features; ``explain`` must then name every mismatch's cause).
 
     Raises:
         TargetError: the target fails on every run.
@@ -96,12 +112,13 @@ def domain_parity(
     notes: list[str] = []
     failures: list[str] = []
     for run in runs:
-        if resolved.dtype is not None and run.inputs.dtype != resolved.dtype:
+        dtype = getattr(run.inputs, "dtype", None)
+        if resolved.dtype is not None and dtype != resolved.dtype:
             notes.append(f"not run: {run.label} (the target takes {np.dtype(resolved.dtype)})")
             continue
         cause = None
         try:
-            got = run_target(resolved, run)
+            got = run_target(resolved, run, read)
         except Exception as exc:  # the target's own failure, or a bad output
             found = fallback(resolved, run, exc) if fallback is not None else None
             if found is None:
@@ -109,9 +126,11 @@ def domain_parity(
                 failures.append(f"{run.label}: the target raised {why}")
                 continue
             got, cause = found
-        compared = _compare(lock, run, got, split, explain, tolerance, cause)
+        compared = _compare(lock, run, got, split, explain, tolerance, cause, names)
         if cause is not None:  # fed another way than the lock's: every value fails
-            compared = [replace(r, failing=r.count, cause=cause) for r in compared]
+            compared = [
+                replace(r, failing=r.count, differing=r.count, cause=cause) for r in compared
+            ]
         results.extend(compared)
     if not results:
         raise TargetError(
@@ -129,33 +148,33 @@ def _compare(
     explain: Explain,
     tolerance: Tolerance,
     cause: Cause | None,
+    labels: Sequence[str] | None,
 ) -> list[FeatureParity]:
     dtype = run.expected.dtype
-    inputs, expected, outputs = split(run.inputs), split(run.expected), split(got)
+    inputs, expected, outputs = split(run.array), split(run.expected), split(got)
     found = [
         compare(x.astype(np.float64), e, g, b, tolerance)
         for x, e, g, b in zip(inputs, expected, outputs, run.bounds, strict=True)
     ]
     if cause is None and any(f.failing for f in found):
         cause = explain(run, got)
-    wide = {f.name: e.astype(np.float64) for f, e in zip(lock.features, expected, strict=True)}
+    names = list(labels or [f.name for f in lock.features] or ["values"])  # a policy: "values"
+    wide = {n: e.astype(np.float64) for n, e in zip(names, expected, strict=True)}
     results = []
-    for j, (feature, comparison) in enumerate(zip(lock.features, found, strict=True)):
+    for j, (name, comparison) in enumerate(zip(names, found, strict=True)):
         named = None
         if comparison.failing:
             named = cause or diagnose(
                 lock,
                 Observation(
-                    feature.name,
+                    name,
                     dtype,
                     inputs[j].astype(np.float64),
-                    wide[feature.name],
+                    wide[name],
                     outputs[j].astype(np.float64),
                     wide,
                     run.bounds[j],
                 ),
             )
-        results.append(
-            FeatureParity.of(feature.name, run.label, str(dtype), comparison, tolerance, named)
-        )
+        results.append(FeatureParity.of(name, run.label, str(dtype), comparison, tolerance, named))
     return results

@@ -34,12 +34,13 @@ class ArrayTarget:
 
     Attributes:
         description: what it is, for reports.
-        run: array -> normalized array (numpy, any float dtype).
+        run: the domain's input -> the target's output, as it returns it (see
+            :func:`as_numpy`).
         dtype: the one input dtype it takes (an ONNX graph's), or None for any.
     """
 
     description: str
-    run: Callable[[np.ndarray], np.ndarray]
+    run: Callable[[Any], Any]
     dtype: type | None = None
 
 
@@ -67,7 +68,7 @@ def resolve_array_target(target: Any) -> ArrayTarget:
             from normlock.verify.runtimes import torch_file_target
 
             found = torch_file_target(path)
-            return ArrayTarget(found.description, lambda a: as_numpy(found.run(a)))
+            return ArrayTarget(found.description, found.run)
         if ":" in text:
             return _from_object(import_object(text), text)
         raise TargetError(
@@ -86,9 +87,9 @@ def _from_object(obj: Any, description: str) -> ArrayTarget:
         return _onnx(obj.SerializeToString(), description)
     if is_torch_module(obj):
         found = torch_target(obj, description)
-        return ArrayTarget(description, lambda a: as_numpy(found.run(a)))
+        return ArrayTarget(description, found.run)
     if callable(obj):
-        return ArrayTarget(description, lambda a: as_numpy(obj(a)))
+        return ArrayTarget(description, obj)
     raise TargetError(
         f"cannot verify a {kind.__module__}.{kind.__name__}: pass a function, an ONNX model "
         "or a torch module"

@@ -21,6 +21,7 @@ from torch import nn
 
 from normlock.errors import InputError
 from normlock.export import FINGERPRINT_BUFFER
+from normlock.export.attach import own_axis
 from normlock.export.torch_module import to_torch
 from normlock.lock import Lock
 
@@ -32,12 +33,13 @@ class AttachedModule(nn.Sequential):
         lock: the lock's module (first stage).
         model: the model (second stage).
         source: the :class:`~normlock.Lock` attached (not part of the module's state).
+        feature_axis: the input axis that holds the lock's columns.
     """
 
-    def __init__(self, lock: Lock, model: nn.Module, *, feature_dim: int = -1) -> None:
-        stages = [("lock", to_torch(lock, feature_dim=feature_dim)), ("model", model)]
-        super().__init__(OrderedDict(stages))
+    def __init__(self, lock: Lock, model: nn.Module, stage: nn.Module, feature_axis: int) -> None:
+        super().__init__(OrderedDict([("lock", stage), ("model", model)]))
         self.source = lock
+        self.feature_axis = feature_axis
         self.register_buffer(FINGERPRINT_BUFFER, encode_fingerprint(lock.fingerprint))
 
     @property
@@ -96,7 +98,7 @@ class AttachedModule(nn.Sequential):
             torch.onnx.export(
                 model,
                 (normalized,),
-                buffer,
+                buffer,  # type: ignore[arg-type]  # a file object is accepted, as documented
                 dynamo=False,
                 opset_version=opset,
                 input_names=[input_name],
@@ -104,15 +106,20 @@ class AttachedModule(nn.Sequential):
                 dynamic_axes=axes,
             )
         exported = onnx.load_from_string(buffer.getvalue())
-        feature_dim = lock_stage.feature_dim
-        return attach(self.source, exported, input_name=input_name, feature_axis=feature_dim)
+        return attach(self.source, exported, input_name=input_name, feature_axis=self.feature_axis)
 
 
-def attach_torch(lock: Lock, model: nn.Module, *, feature_dim: int = -1) -> AttachedModule:
-    """``lock`` in front of ``model`` (see :class:`AttachedModule`)."""
+def attach_torch(
+    lock: Lock, model: nn.Module, *, feature_axis: int | None = None
+) -> AttachedModule:
+    """``lock`` in front of ``model`` (see :class:`AttachedModule`): the lock's own module
+    (``lock.to_torch()``, which for an image lock follows its layout), or with
+    ``feature_axis`` the columns along that axis."""
     if not isinstance(model, nn.Module):
         raise InputError(f"expected a torch.nn.Module, got {type(model).__name__}")
-    return AttachedModule(lock, model, feature_dim=feature_dim)
+    if feature_axis is None:
+        return AttachedModule(lock, model, lock.to_torch(), own_axis(lock))
+    return AttachedModule(lock, model, to_torch(lock, feature_dim=feature_axis), feature_axis)
 
 
 def encode_fingerprint(fingerprint: str) -> torch.Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from normlock.errors import SpecError
 from normlock.methods.base import Fitted, Method, Params
 from normlock.methods.clip import Clip
+from normlock.methods.db import Decibels
 from normlock.methods.identity import Identity
 from normlock.methods.log import Log, Log1p
 from normlock.methods.maxabs import MaxAbs
@@ -27,6 +28,7 @@ METHODS: dict[str, Method] = {
         YeoJohnson(),
         BoxCox(),
         Clip(),
+        Decibels(),
         Identity(),
     )
 }

@@ -31,11 +31,13 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def _labels(pairs: dict[str, str]) -> str:
+def label_set(pairs: dict[str, str]) -> str:
+    """``{k="v",...}`` with each value escaped as the text format requires."""
     return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in pairs.items()) + "}"
 
 
-def _number(value: float) -> str:
+def sample_value(value: float) -> str:
+    """A sample's value as the text format writes it (``NaN``, ``+Inf``, integers plain)."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
@@ -56,7 +58,7 @@ def exposition(lock: Lock, profile: Profile, extra: dict[str, str] | None = None
     lines = [
         f"# HELP {PREFIX}_lock_info The lock whose reference the served values are compared with.",
         f"# TYPE {PREFIX}_lock_info gauge",
-        f"{PREFIX}_lock_info{_labels(base)} 1",
+        f"{PREFIX}_lock_info{label_set(base)} 1",
     ]
     families: dict[str, tuple[str, str, list[str]]] = {
         "rows": ("counter", "Served rows per feature, missing values included.", []),
@@ -68,22 +70,24 @@ def exposition(lock: Lock, profile: Profile, extra: dict[str, str] | None = None
     for feature, summary in profile.features.items():
         labels = {**base, "feature": feature}
         rows, value, squares, missing, outside = (families[k][2] for k in families)
-        rows.append(f"{name}_rows_total{_labels(labels)} {summary.total}")
+        rows.append(f"{name}_rows_total{label_set(labels)} {summary.total}")
         cumulative = 0
         edges = profile.edges[feature]
         for edge, count in zip(edges, profile.buckets[feature], strict=False):
             cumulative += count
-            bucket = {**labels, "le": _number(edge)}
-            value.append(f"{name}_value_bucket{_labels(bucket)} {cumulative}")
-        value.append(f"{name}_value_bucket{_labels({**labels, 'le': '+Inf'})} {summary.count}")
-        value.append(f"{name}_value_count{_labels(labels)} {summary.count}")
+            bucket = {**labels, "le": sample_value(edge)}
+            value.append(f"{name}_value_bucket{label_set(bucket)} {cumulative}")
+        value.append(f"{name}_value_bucket{label_set({**labels, 'le': '+Inf'})} {summary.count}")
+        value.append(f"{name}_value_count{label_set(labels)} {summary.count}")
         total = ratio_to_float(summary.sum_units, 1 << UNIT_BITS)
-        value.append(f"{name}_value_sum{_labels(labels)} {_number(total)}")
+        value.append(f"{name}_value_sum{label_set(labels)} {sample_value(total)}")
         square_total = ratio_to_float(summary.sum_sq_units, 1 << UNIT_BITS)
-        squares.append(f"{name}_value_squares_total{_labels(labels)} {_number(square_total)}")
-        missing.append(f"{name}_missing_total{_labels(labels)} {summary.nan}")
+        squares.append(
+            f"{name}_value_squares_total{label_set(labels)} {sample_value(square_total)}"
+        )
+        missing.append(f"{name}_missing_total{label_set(labels)} {summary.nan}")
         for side, count in (("below", profile.below[feature]), ("above", profile.above[feature])):
-            series = _labels({**labels, "side": side})
+            series = label_set({**labels, "side": side})
             outside.append(f"{name}_out_of_range_total{series} {count}")
     for key, (kind, text, samples) in families.items():
         family = f"{name}_{key}" + ("_total" if kind == "counter" else "")

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, select
+import numpy as np
+from sqlalchemy import Float, and_, cast, extract, func, select
 
 from normlock.registry.names import check_name
 from normlock.registry.records import utc
@@ -22,6 +23,7 @@ from normlock.registry.summaries import DRIFT_METRICS
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Row
 
+    from normlock.registry.records import Version
     from normlock.registry.store import Store
 
 STATISTICS = ("count", "mean", "std", "missing_rate", "out_of_range_rate")
@@ -103,32 +105,60 @@ class WindowEntry:
 
 
 @dataclass(frozen=True)
-class FeaturePoint:
-    """One feature in one window: its statistics and drift metrics (None where undefined)."""
+class FeatureSeries:
+    """One feature's statistics and drift metrics over windows, oldest first, as columns.
 
-    window_id: int
-    window_start: datetime
-    window_end: datetime
-    version: int | None
-    values: dict[str, float | None]
-    alarms: tuple[str, ...]
+    Attributes:
+        feature: the feature.
+        starts: each window's start (``datetime64[us]``, UTC).
+        ends: each window's end.
+        versions: the version of each window's lock (None when since deleted).
+        values: per statistic and drift metric, one float per window (NaN where the
+            window cannot define it).
+        alarms: per window, the alarm tests that fired.
+    """
+
+    feature: str
+    starts: np.ndarray
+    ends: np.ndarray
+    versions: tuple[int | None, ...]
+    values: dict[str, np.ndarray]
+    alarms: tuple[tuple[str, ...], ...]
+
+    def __len__(self) -> int:
+        return len(self.versions)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+        """JSON-ready columns (NaN becomes None)."""
+
+        def times(moments: np.ndarray) -> list[str]:
+            return [t + "+00:00" for t in np.datetime_as_string(moments, unit="s").tolist()]
+
         return {
-            "window_start": _time(self.window_start),
-            "window_end": _time(self.window_end),
-            "version": self.version,
-            **self.values,
-            "alarms": list(self.alarms),
+            "window_start": times(self.starts),
+            "window_end": times(self.ends),
+            "version": list(self.versions),
+            **{
+                key: [
+                    None if v != v else (int(v) if key == "count" else v) for v in column.tolist()
+                ]
+                for key, column in self.values.items()
+            },
+            "alarms": [list(a) for a in self.alarms],
         }
 
 
-def _numbers(connection: Connection, name: str | None) -> dict[tuple[str, str], int]:
-    query = select(versions.c.name, versions.c.lock_hash, versions.c.version)
-    if name is not None:
-        query = query.where(versions.c.name == name)
-    return {(n, h): int(v) for n, h, v in connection.execute(query)}
+def _moments(seconds: tuple[float, ...]) -> np.ndarray:
+    """POSIX seconds (as the databases extract them, to the second) as ``datetime64[us]``."""
+    return (np.array(seconds, dtype=np.float64) * 1e6).round().astype("datetime64[us]")
+
+
+def _numbers(connection: Connection, hashes: set[str]) -> dict[tuple[str, str], int]:
+    """The version number of each (name, lock hash) among the locks ``hashes``."""
+    query = select(versions.c.name, versions.c.lock_hash, versions.c.version).where(
+        versions.c.lock_hash.in_(sorted(hashes))
+    )
+    return {(n, h): int(v) for n, h, v in connection.execute(query)} if hashes else {}
 
 
 def _window(row: Row, numbers: dict[tuple[str, str], int]) -> WindowEntry:
@@ -183,6 +213,23 @@ class Catalog:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    def token(self) -> tuple[int, ...]:
+        """A value that changes whenever what the catalog shows changes: a push (each
+        advances a name's last version), a delete, an alias move or a recorded window (each
+        summary gets a new id). Cheap: four aggregates over small tables or a key."""
+        from normlock.registry.schema import alias_events
+
+        with self._store.reading() as connection:
+            found = connection.execute(
+                select(
+                    select(func.coalesce(func.sum(names.c.last_version), 0)).scalar_subquery(),
+                    select(func.count()).select_from(versions).scalar_subquery(),
+                    select(func.count()).select_from(alias_events).scalar_subquery(),
+                    select(func.coalesce(func.max(window_summaries.c.id), 0)).scalar_subquery(),
+                )
+            ).one()
+        return tuple(int(v) for v in found)
+
     def names(self) -> list[NameEntry]:
         """Every name with its counts, newest version, aliases and latest window, by name."""
         with self._store.reading() as connection:
@@ -220,6 +267,52 @@ class Catalog:
             )
         return entries
 
+    def versions(self, name: str, *, limit: int = 50, offset: int = 0) -> tuple[int, list[Version]]:
+        """How many versions ``name`` has, and a page of their records, newest first.
+
+        Raises:
+            NotFoundError: the registry holds no such name.
+        """
+        from normlock.registry import versions as version_ops
+
+        check_name(name)
+        with self._store.reading() as connection:
+            version_ops.require_name(connection, name)
+            numbers = list(
+                connection.execute(
+                    select(versions.c.version)
+                    .where(versions.c.name == name)
+                    .order_by(versions.c.version.desc())
+                ).scalars()
+            )
+            shown = numbers[offset : offset + limit]
+            found = version_ops.describe(connection, name, shown) if shown else []
+        return len(numbers), found[::-1]
+
+    def refs(self) -> list[str]:
+        """``NAME@ALIAS`` for every alias and ``NAME@N`` for every name's newest version."""
+        with self._store.reading() as connection:
+            aliased = connection.execute(
+                select(aliases.c.name, aliases.c.alias).order_by(aliases.c.name, aliases.c.alias)
+            ).all()
+            newest = connection.execute(
+                select(versions.c.name, func.max(versions.c.version))
+                .group_by(versions.c.name)
+                .order_by(versions.c.name)
+            ).all()
+        return [f"{n}@{a}" for n, a in aliased] + [f"{n}@{v}" for n, v in newest]
+
+    def previous(self, name: str, version: int) -> int | None:
+        """The newest version of ``name`` older than ``version`` (None when there is none)."""
+        check_name(name)
+        with self._store.reading() as connection:
+            found = connection.execute(
+                select(func.max(versions.c.version)).where(
+                    versions.c.name == name, versions.c.version < version
+                )
+            ).scalar()
+        return None if found is None else int(found)
+
     def stages(self, name: str) -> list[str]:
         """The stages (``raw``, ``normalized``) ``name`` has windows for."""
         check_name(name)
@@ -253,7 +346,7 @@ class Catalog:
                 .limit(limit)
                 .offset(offset)
             ).all()
-            numbers = _numbers(connection, name)
+            numbers = _numbers(connection, {row.lock_hash for row in rows})
         return int(total), [_window(row, numbers) for row in rows]
 
     def features(self, name: str, *, stage: str = "raw") -> dict[str, int]:
@@ -276,47 +369,44 @@ class Catalog:
         stage: str = "raw",
         start: datetime | None = None,
         end: datetime | None = None,
-    ) -> list[FeaturePoint]:
-        """``feature``'s statistics and drift metrics per window of ``name``, oldest first."""
+    ) -> FeatureSeries:
+        """``feature``'s statistics and drift metrics per window of ``name``, oldest first
+        (window times to the second)."""
         from normlock.registry.records import stored_time
 
         check_name(name)
-        columns = [window_features.c[k] for k in (*STATISTICS, *DRIFT_METRICS)]
+        keys = (*STATISTICS, *DRIFT_METRICS)
+        features = window_features.c
         query = (
             select(
-                window_features.c.window_id,
-                window_summaries.c.window_start,
-                window_summaries.c.window_end,
-                window_summaries.c.lock_hash,
-                window_features.c.alarms,
-                *columns,
+                cast(extract("epoch", features.window_start), Float),
+                cast(extract("epoch", features.window_end), Float),
+                features.lock_hash,
+                features.alarms,
+                *(features[k] for k in keys),
             )
-            .join(window_summaries, window_summaries.c.id == window_features.c.window_id)
-            .where(
-                window_features.c.name == name,
-                window_features.c.stage == stage,
-                window_features.c.feature == feature,
-            )
-            .order_by(window_features.c.window_start, window_summaries.c.window_end)
+            .where(features.name == name, features.stage == stage, features.feature == feature)
+            .order_by(features.window_start, features.window_end)
         )
         if start is not None:
-            query = query.where(window_features.c.window_start >= stored_time(start))
+            query = query.where(features.window_start >= stored_time(start))
         if end is not None:
-            query = query.where(window_summaries.c.window_end <= stored_time(end))
+            query = query.where(features.window_end <= stored_time(end))
         with self._store.reading() as connection:
             rows = connection.execute(query).all()
-            numbers = _numbers(connection, name)
-        return [
-            FeaturePoint(
-                window_id=int(row.window_id),
-                window_start=utc(row.window_start),
-                window_end=utc(row.window_end),
-                version=numbers.get((name, row.lock_hash)),
-                values={c.name: getattr(row, c.name) for c in columns},
-                alarms=tuple(row.alarms.split(",")) if row.alarms else (),
-            )
-            for row in rows
-        ]
+            numbers = _numbers(connection, {row.lock_hash for row in rows})
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (4 + len(keys))
+        starts, ends, hashes, alarms = columns[:4]
+        return FeatureSeries(
+            feature=feature,
+            starts=_moments(starts),
+            ends=_moments(ends),
+            versions=tuple(numbers.get((name, h)) for h in hashes),
+            values={
+                k: np.array(c, dtype=np.float64) for k, c in zip(keys, columns[4:], strict=True)
+            },
+            alarms=tuple(tuple(a.split(",")) if a else () for a in alarms),
+        )
 
     def latest(self) -> list[tuple[WindowEntry, dict[str, dict[str, float | None]]]]:
         """Per name and stage, the latest window and each feature's values in it."""
@@ -357,5 +447,5 @@ class Catalog:
                 values.setdefault(int(row.window_id), {})[row.feature] = {
                     c.name: getattr(row, c.name) for c in columns
                 }
-            numbers = _numbers(connection, None)
+            numbers = _numbers(connection, {w.lock_hash for w in windows})
         return [(_window(w, numbers), values.get(int(w.id), {})) for w in windows]

@@ -11,7 +11,8 @@
 * ``window_summaries`` and ``window_features`` (since version 2): per window of a lock and
   stage, all its sources merged, the drift report's findings and each feature's statistics
   and drift metrics, written when a profile is recorded; what browsing and ``/metrics``
-  read instead of re-analysing stored profiles.
+  read instead of re-analysing stored profiles. A feature row repeats its window's name,
+  stage, span and lock, so a feature's history is one index range.
 
 Times are stored as naive UTC.
 """
@@ -155,6 +156,8 @@ window_features = Table(
     Column("name", String(128), nullable=False),
     Column("stage", String(16), nullable=False),
     Column("window_start", DateTime, nullable=False),
+    Column("window_end", DateTime, nullable=False),
+    Column("lock_hash", String(64), nullable=False),
     Column("count", BigInteger, nullable=False),
     Column("mean", Float),
     Column("std", Float),

@@ -149,6 +149,8 @@ def refresh(connection: Connection, window: Window, lock: Lock) -> None:
                 "name": name,
                 "stage": stage,
                 "window_start": start,
+                "window_end": end,
+                "lock_hash": lock_hash,
                 **row,
             }
             for feature, row in rows.items()

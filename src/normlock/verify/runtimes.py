@@ -31,7 +31,7 @@ def onnx_target(model: bytes, features: Sequence[str], description: str) -> Targ
     ``lock.transform`` raises for that value. A model with a lock attached
     (:func:`normlock.export.onnx_graph.attach`) is checked by its lock stage.
     """
-    model, stage_note = _onnx_lock_stage(model)
+    model, stage_note = lock_stage(model)
     session = onnx_session(model, description)
     inputs, outputs = session.get_inputs(), session.get_outputs()
     types = {_ONNX_TYPES.get(i.type) for i in inputs}
@@ -76,7 +76,9 @@ def onnx_target(model: bytes, features: Sequence[str], description: str) -> Targ
 
 
 def onnx_session(model: bytes, description: str) -> Any:
-    """An onnxruntime session of ``model`` on the CPU (``description`` names it in errors)."""
+    """An onnxruntime session of ``model`` on the CPU (``description`` names it in errors);
+    of its lock stage for a model with a lock attached (see :func:`lock_stage`)."""
+    model, _ = lock_stage(model)
     try:
         import onnxruntime as ort
     except ImportError:
@@ -87,9 +89,9 @@ def onnx_session(model: bytes, description: str) -> Any:
         raise TargetError(f"{description}: onnxruntime cannot load it: {exc}") from None
 
 
-def _onnx_lock_stage(model: bytes) -> tuple[bytes, list[str]]:
-    """A combined model's lock stage (its inputs to the lock's output and flags), with a
-    note; any other model as it is."""
+def lock_stage(model: bytes) -> tuple[bytes, list[str]]:
+    """A combined model's lock stage (its inputs to the lock's output and flags, without
+    the metadata key that marks a combined model), with a note; any other model as it is."""
     if LOCK_OUTPUT_KEY.encode() not in model:  # cheap: most models are not combined
         return model, []
     import onnx
@@ -102,6 +104,9 @@ def _onnx_lock_stage(model: bytes) -> tuple[bytes, list[str]]:
     stored = {i.name for i in proto.graph.initializer}
     inputs = [i.name for i in proto.graph.input if i.name not in stored]
     stage = onnx.utils.Extractor(proto).extract_model(inputs, [output, INVALID_OUTPUT])
+    kept = [(p.key, p.value) for p in stage.metadata_props if p.key != LOCK_OUTPUT_KEY]
+    del stage.metadata_props[:]
+    onnx.helper.set_model_props(stage, dict(kept))
     note = f"a model with a lock attached: its lock stage (output {output!r}) is checked"
     return stage.SerializeToString(), [note]
 

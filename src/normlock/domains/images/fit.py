@@ -11,16 +11,14 @@ read) summarizes the raw pixel values of each channel.
 
 from __future__ import annotations
 
-import datetime as _dt
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from normlock import __version__
 from normlock.chain import FeatureLock, Step
+from normlock.domains.base import source_name, stamp
 from normlock.domains.channels import ChannelStats
 from normlock.domains.images.layout import channel_axis as axis_of
 from normlock.domains.images.layout import channel_values, layout_of
@@ -92,7 +90,7 @@ def fit(
         >>> pixels = np.arange(2 * 3 * 4 * 4, dtype=np.uint8).reshape(2, 3, 4, 4)
         >>> lock = images.fit(pixels)
         >>> [round(f.steps[1].params["mean"] * 255, 6) for f in lock.features]
-        [23.5, 39.5, 55.5]
+        [31.5, 47.5, 63.5]
     """
     order = layout_of(layout, channel_axis)
     if mode not in MODES:
@@ -127,14 +125,13 @@ def fit(
         columns=tuple(names),
         spec={"domain": "images", "mode": mode, "layout": order, "max_value": max_value},
         provenance={
-            "sources": list(sources or [_describe(source)]),
+            "sources": list(sources or [source_name(source)]),
             "rows": stats.rows,
             "images": images,
             "image_sizes": {"smallest": list(min(sizes)), "largest": list(max(sizes))},
             "exact_limit": exact_limit,
         },
-        created_at=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        library_version=__version__,
+        **stamp(),
         layout=order,
         mode=mode,
         max_value=scale,
@@ -204,10 +201,3 @@ def _range_warning(raw: Summary, scale: float | None) -> tuple[str, ...]:
             "already rescaled to [0, 1]; pass max_value=None if they are",
         )
     return ()
-
-
-def _describe(source: Any) -> str:
-    if isinstance(source, str | Path):
-        return str(source)
-    kind = type(source)
-    return f"{kind.__module__.split('.')[0]}.{kind.__name__}"

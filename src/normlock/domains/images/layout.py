@@ -8,8 +8,6 @@ other layout is an error that says so, never silently normalized along the wrong
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from normlock.errors import InputError
@@ -44,13 +42,6 @@ def other(layout: str) -> str:
 def channel_axis(layout: str) -> int:
     """The axis of the channels in a rank-4 batch of ``layout``."""
     return 1 if layout == "NCHW" else 3
-
-
-def as_array(data: Any) -> np.ndarray:
-    """A numpy array of ``data`` (a torch tensor is detached and moved to the CPU)."""
-    if type(data).__module__.split(".")[0] == "torch" and hasattr(data, "detach"):
-        return data.detach().cpu().numpy()
-    return np.asarray(data)
 
 
 def as_batch(

@@ -20,8 +20,9 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 
+from normlock.domains.arrays import as_array, is_tensor, like
 from normlock.domains.base import DomainLock
-from normlock.domains.images.layout import LAYOUTS, as_array, as_batch, channel_axis, layout_of
+from normlock.domains.images.layout import LAYOUTS, as_batch, channel_axis, layout_of
 from normlock.domains.images.per_image import standardize
 from normlock.errors import NO_ORIGIN, DomainError, InputError, NotInvertibleError, Origin
 
@@ -137,7 +138,7 @@ class ImageLock(DomainLock):
             >>> from normlock.domains import images
             >>> lock = images.preset("imagenet", max_value=255)
             >>> lock.transform(np.full((1, 3, 2, 2), 255, np.uint8))[0, :, 0, 0]
-            array([ 2.2489083,  2.4285715,  2.64     ], dtype=float32)
+            array([2.2489083, 2.4285715, 2.64     ], dtype=float32)
         """
         if not _is_images(data):
             if self.mode == "per_image":
@@ -185,7 +186,7 @@ class ImageLock(DomainLock):
             assert self.epsilon is not None
             result = standardize(result, order, self.epsilon).astype(out_dtype)
         result = result.reshape(pixels.shape)
-        return _like(data, result)
+        return like(data, result)
 
     # ---- exports, verification, monitoring -------------------------------------------------
 
@@ -239,17 +240,7 @@ def image_columns(lock: ImageLock, batch: Any) -> dict[str, np.ndarray]:
 
 
 def _is_images(data: Any) -> bool:
-    if isinstance(data, np.ndarray):
-        return data.ndim >= 3
-    return type(data).__module__.split(".")[0] == "torch" and getattr(data, "ndim", 0) >= 3
-
-
-def _like(data: Any, result: np.ndarray) -> Any:
-    if isinstance(data, np.ndarray):
-        return result
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(result))
+    return (isinstance(data, np.ndarray) or is_tensor(data)) and data.ndim >= 3
 
 
 def output_dtype(pixels: np.dtype[Any], asked: Any = None) -> type:

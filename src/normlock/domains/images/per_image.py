@@ -8,38 +8,29 @@ variance (exact sums, as every lock's statistics), the output is::
 
 in float64, rounded once to the output dtype: torch's ``InstanceNorm2d`` without
 affine parameters (whose ``eps`` is 1e-5), and the same numbers for every image
-however it is batched.
+however it is batched (:mod:`normlock.domains.instance`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from normlock.domains.images.layout import channel_axis
-from normlock.stats import Summary
-from normlock.stats.kernel import Moments
+from normlock.domains import instance
+
+
+def pixel_axes(layout: str) -> tuple[int, int]:
+    """The axes of a rank-4 batch's rows and columns."""
+    return (2, 3) if layout == "NCHW" else (1, 2)
 
 
 def instance_statistics(y: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray]:
     """The correctly rounded mean and population variance of every image's channels
     of a rank-4 float64 batch, as ``(N, C)`` arrays."""
-    axis = channel_axis(layout)
-    images, channels = y.shape[0], y.shape[axis]
-    planes = [
-        np.take(y[n], c, axis=axis - 1).reshape(-1) for n in range(images) for c in range(channels)
-    ]
-    moments = Moments(len(planes))
-    if planes and planes[0].size:
-        moments.update(planes)
-    summaries = [Summary.of_moments(m) for m in moments.result()]
-    means = np.array([s.mean for s in summaries]).reshape(images, channels)
-    variances = np.array([s.variance(0) for s in summaries]).reshape(images, channels)
-    return means, variances
+    means, variances = instance.instance_statistics(y, pixel_axes(layout))
+    return means.reshape(y.shape[0], -1), variances.reshape(y.shape[0], -1)
 
 
 def standardize(y: np.ndarray, layout: str, epsilon: float) -> np.ndarray:
     """``(y - mean) / sqrt(var + epsilon)`` per image and channel of a rank-4 float64
     batch (float64 out)."""
-    means, variances = instance_statistics(y, layout)
-    shape = (y.shape[0], -1, 1, 1) if layout == "NCHW" else (y.shape[0], 1, 1, -1)
-    return (y - means.reshape(shape)) / np.sqrt(variances.reshape(shape) + epsilon)
+    return instance.standardize(y, pixel_axes(layout), epsilon)

@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from normlock.chain import Step
+from normlock.domains.arrays import as_array
 from normlock.domains.images.fit import channel_names
-from normlock.domains.images.layout import as_array, layout_of
+from normlock.domains.images.layout import layout_of
 from normlock.domains.images.lock import ImageLock, rescale_params
 from normlock.errors import InputError
 from normlock.export.imported import floats, imported_lock

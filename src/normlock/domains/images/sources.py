@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from normlock.domains.images.layout import as_array, as_batch, to_layout
+from normlock.domains.arrays import as_array, is_tensor
+from normlock.domains.images.layout import as_batch, to_layout
 from normlock.domains.images.layout import channel_axis as axis_of
 from normlock.errors import InputError
 
@@ -132,9 +133,7 @@ def image_batches(source: Any, layout: str, channels: int | None = None) -> Iter
 
 
 def _is_array(source: Any) -> bool:
-    return isinstance(source, np.ndarray) or (
-        type(source).__module__.split(".")[0] == "torch" and hasattr(source, "detach")
-    )
+    return isinstance(source, np.ndarray) or is_tensor(source)
 
 
 def _channels_of(pixels: np.ndarray, layout: str) -> int:
