@@ -224,3 +224,15 @@ def test_checks_that_do_not_cover_groups_say_so() -> None:
     other = replace(lock, groups=lock.groups[:1])
     changes = diff_locks(lock, other).changes
     assert [(c.feature, c.kind) for c in changes] == [("group work", "removed")]
+
+
+def test_a_dask_fit_of_partitions_is_the_local_lock() -> None:
+    import dask.dataframe as dd
+
+    import normlock.dask as nld
+
+    x = correlated(2000, seed=9)
+    local = nl.fit(pd.DataFrame(frame(x)), group("zca", shrinkage="ledoit-wolf"))
+    partitions = dd.from_pandas(pd.DataFrame(frame(x)), npartitions=5)
+    spec = group("zca", shrinkage="ledoit-wolf")
+    assert nld.fit(partitions, spec, scheduler="threads").fingerprint == local.fingerprint

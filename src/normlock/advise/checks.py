@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from normlock.advise.precision import FORMATS
-from normlock.advise.recommend import _ID_NAME
+from normlock.advise.recommend import ID_NAME
 
 MIN_ID_ROWS = 50
 """Fewer rows than this make no ID warning (small tables repeat by chance less)."""
@@ -38,7 +38,7 @@ def id_warning(
         exact: whether the sample holds every row.
     """
     dense = high - low + 1 <= 3 * count
-    if count < MIN_ID_ROWS or low != round(low) or not (dense or _ID_NAME.search(name)):
+    if count < MIN_ID_ROWS or low != round(low) or not (dense or ID_NAME.search(name)):
         return None  # decided from the summary alone, the usual case
     finite = values[np.isfinite(values)]
     if finite.size < MIN_ID_ROWS or not np.all(finite == np.round(finite)):
@@ -46,7 +46,7 @@ def id_warning(
     distinct = np.unique(finite).size
     if distinct != finite.size or np.any(counts[np.isfinite(values)] > 1):
         return None
-    if not (exact and dense) and not _ID_NAME.search(name):
+    if not (exact and dense) and not ID_NAME.search(name):
         return None
     seen = "" if exact else " in a sample of the rows"
     return (

@@ -33,7 +33,7 @@ HEAVY_TAILS, OUTLIERS = 1.3, 0.02
 FLAT = -1.0
 PILED = 0.01
 MAX_ONE_HOT = 20
-_ID_NAME = re.compile(r"(^|[_\W])(id|uuid|key|index)($|[_\W])|[a-z]Id$", re.IGNORECASE)
+ID_NAME = re.compile(r"(^|[_\W])(id|uuid|key|index)($|[_\W])|[a-z]Id$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def id_like(m: Measurements) -> bool:
         return False
     if m.distinct == m.count and m.max - m.min + 1 <= 3 * m.count:
         return True
-    return bool(_ID_NAME.search(m.name)) and m.distinct >= 0.9 * m.count
+    return bool(ID_NAME.search(m.name)) and m.distinct >= 0.9 * m.count
 
 
 def label_like(m: Measurements) -> bool:

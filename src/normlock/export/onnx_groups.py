@@ -14,6 +14,7 @@ import numpy as np
 from onnx import TensorProto
 
 from normlock.export.onnx_ops import GraphBuilder
+from normlock.groups.transform import output_positions
 from normlock.lock import Lock
 
 
@@ -52,13 +53,7 @@ def emit_groups(
         row = builder.node("Or", overflow, inherited)
         masks.append(builder.node("Expand", row, builder.node("Shape", out)))
         values.append(out)
-    slots = {name: j for j, name in enumerate(lock.columns)}
-    at = len(lock.columns)
-    for group in lock.groups:
-        for name in group.outputs:
-            slots[name] = at
-            at += 1
-    layout = builder.constant(np.array([slots[n] for n in lock.output_columns]), "layout")
+    layout = builder.constant(np.array(output_positions(lock.columns, lock.groups)), "layout")
     y = builder.node("Gather", builder.node("Concat", *values, axis=-1), layout, axis=-1)
     flags = builder.node("Gather", builder.node("Concat", *masks, axis=-1), layout, axis=-1)
     return y, flags

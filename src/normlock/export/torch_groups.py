@@ -15,6 +15,7 @@ from torch import nn
 
 from normlock.errors import DomainError
 from normlock.export.torch_checks import COMPILED_MESSAGE
+from normlock.groups.transform import output_positions
 from normlock.lock import Lock
 
 
@@ -37,13 +38,7 @@ class Whitening(nn.Module):
             self.register_buffer(f"positions{number}", torch.tensor(positions), persistent=False)
             self.register_buffer(f"mean{number}", torch.from_numpy(group.mean.copy()))
             self.register_buffer(f"matrix{number}", torch.from_numpy(group.matrix.copy()))
-        slots = {name: j for j, name in enumerate(lock.columns)}
-        at = len(lock.columns)
-        for group in lock.groups:
-            for name in group.outputs:
-                slots[name] = at
-                at += 1
-        layout = [slots[name] for name in lock.output_columns]
+        layout = output_positions(lock.columns, lock.groups)
         self.register_buffer("layout", torch.tensor(layout), persistent=False)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -51,14 +46,14 @@ class Whitening(nn.Module):
         ``y`` (lock columns on the last dimension), groups rounded to ``dtype``."""
         parts = [y]
         for number, name in enumerate(self.names):
-            x = z.index_select(-1, getattr(self, f"positions{number}"))
-            mean, matrix = getattr(self, f"mean{number}"), getattr(self, f"matrix{number}")
+            x = z.index_select(-1, self.get_buffer(f"positions{number}"))
+            mean, matrix = self.get_buffer(f"mean{number}"), self.get_buffer(f"matrix{number}")
             out = combine(x - mean, matrix).to(dtype)
-            self._check(name, number, x, out)
+            self._check(name, x, out)
             parts.append(out)
-        return torch.cat(parts, dim=-1).index_select(-1, self.layout)
+        return torch.cat(parts, dim=-1).index_select(-1, self.get_buffer("layout"))
 
-    def _check(self, name: str, number: int, x: torch.Tensor, out: torch.Tensor) -> None:
+    def _check(self, name: str, x: torch.Tensor, out: torch.Tensor) -> None:
         """Raise where ``lock.transform`` raises: finite inputs, a non-finite output."""
         bad = torch.isfinite(x).all(dim=-1) & ~torch.isfinite(out).all(dim=-1)
         if torch.compiler.is_compiling():

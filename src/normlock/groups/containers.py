@@ -59,8 +59,8 @@ def replaced(
 ) -> list[str]:
     """``names`` with each span's old columns replaced by its new ones, where the first of
     the old columns stood (the other old columns dropped)."""
-    first = {}
-    dropped = set()
+    first: dict[str, list[str]] = {}
+    dropped: set[str] = set()
     for old, fresh in spans:
         at = min(old, key=list(names).index)
         first[at] = list(fresh)

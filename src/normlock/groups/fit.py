@@ -12,6 +12,7 @@ holds every row of a fit of at most its size), and the matrices of
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -58,7 +59,7 @@ class GroupPass:
         """Every group's lock; ``sample(positions)`` gives the row sample's first-stage
         values of those features and the rows' counts (for Ledoit–Wolf shrinkage)."""
         return tuple(
-            fit_group(group, moments, lambda p=positions: sample(p))
+            fit_group(group, moments, functools.partial(sample, positions))
             for group, moments, positions in zip(
                 self.groups, self.moments, self.positions, strict=True
             )
@@ -101,7 +102,7 @@ def fit_group(
         standardize=group.standardize,
         label=f"group {group.name!r} ({', '.join(group.columns)})",
     )
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if moments.skipped:
         warnings = (
             f"{moments.skipped} row(s) with a NaN or infinite value in the group were left "

@@ -31,6 +31,19 @@ def output_columns(columns: Sequence[str], groups: Sequence[GroupLock]) -> tuple
     return tuple(replaced(columns, _renaming(groups)))
 
 
+def output_positions(columns: Sequence[str], groups: Sequence[GroupLock]) -> list[int]:
+    """Where each output column is in ``[columns..., group 0's outputs..., ...]``: the
+    layout an export assembles its output from (plain columns from the chains' outputs,
+    a group's from its own)."""
+    slots = {name: j for j, name in enumerate(columns)}
+    at = len(columns)
+    for group in groups:
+        for name in group.outputs:
+            slots[name] = at
+            at += 1
+    return [slots[name] for name in output_columns(columns, groups)]
+
+
 def _renaming(groups: Sequence[GroupLock]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
     return [(g.columns, g.outputs) for g in groups if g.outputs != g.columns]
 
@@ -72,7 +85,7 @@ def _backward(lock: Lock, data: Any, read: Columns, plain: list[Any], origin: Or
         y = np.column_stack([as_float64(c, read.arrays[c], origin) for c in group.outputs])
         x = group.backward(y)
         dtype = _dtype(read, group.outputs)
-        found = {
+        found: dict[str, np.ndarray] = {
             c: lock.feature(c).apply(x[:, j], inverse=True, origin=origin).astype(dtype)
             for j, c in enumerate(group.columns)
         }
@@ -118,7 +131,7 @@ def _rounded(
     """``y`` rounded to ``dtype``; a row of finite inputs whose outputs are not all finite
     is an error."""
     with np.errstate(over="ignore", invalid="ignore"):
-        out = y.astype(dtype)
+        out: np.ndarray = y.astype(dtype)
     bad = np.isfinite(x).all(axis=1) & ~np.isfinite(out).all(axis=1)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])

@@ -110,7 +110,7 @@ def kept_components(variances: np.ndarray, components: int | None, share: float 
     if share is None:
         return len(variances)
     held = np.cumsum(variances) / np.sum(variances)
-    return int(min(np.searchsorted(held, share) + 1, len(variances)))
+    return min(int(np.searchsorted(held, share)) + 1, len(variances))
 
 
 def whiten(

@@ -30,7 +30,7 @@ from normlock.stats.kernel import MIN_ROWS_PER_THREAD, run_parallel, threads
 from normlock.stats.rounding import ratio_to_float, sqrt_ratio_to_float
 
 try:
-    from normlock.stats import _comoments
+    from normlock.stats import _comoments  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - only without a C compiler at install time
     _comoments = None
 
