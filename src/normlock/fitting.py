@@ -160,8 +160,14 @@ def lock_from(
     features = list(enumerate(partial.summaries()))
     # fits that select or sort quantiles (the GIL released) run on all cores
     spread = run_parallel if any(s.keeps_values for _, (s, _, _) in features) else _inline
+    grouped = {column for group in partial.spec.groups for column in group.columns}
     locked = tuple(
-        spread(lambda item: _fit_feature(*item[1], replay, partial.sample, item[0]), features)
+        spread(
+            lambda item: _fit_feature(
+                *item[1], replay, partial.sample, item[0], item[1][0].spec.name in grouped
+            ),
+            features,
+        )
     )
     target_lock = None
     found = partial.target_summary()
@@ -263,9 +269,11 @@ def _fit_feature(
     replay: Replay,
     sample: HashSample,
     j: int,
+    grouped: bool = False,
 ) -> FeatureLock:
     """Fit the chain of feature ``j`` of the pass (``sample``'s column ``j``), from the
-    summary of its raw values and, with a prefix, of its values after the prefix."""
+    summary of its raw values and, with a prefix, of its values after the prefix
+    (``grouped``: a column of a whitening group)."""
     spec = state.spec
     steps: list[Step] = []
     found: list[str] = []
@@ -298,24 +306,38 @@ def _fit_feature(
         ),
         warnings=tuple(found),
     )
-    return _checked(locked, raw, sample, j)
+    return _checked(locked, raw, sample, j, grouped)
 
 
-def _checked(feature: FeatureLock, raw: Summary, sample: HashSample, j: int) -> FeatureLock:
+def _checked(
+    feature: FeatureLock, raw: Summary, sample: HashSample, j: int, grouped: bool
+) -> FeatureLock:
     """``feature`` with the advisor's cheap checks' warnings: an ID-like column, normalized
-    training extremes that overflow float16."""
+    training extremes that overflow float16 (not for a column of a whitening group)."""
     if raw.count == 0:
         return feature
     values = sample.values[:, j] if sample.values.shape[1] > j else np.empty(0)
     exact = not sample.saturated
     found = [id_warning(feature.name, raw.count, raw.min, raw.max, values, sample.counts, exact)]
-    try:
-        ends = feature.apply(np.array([raw.min, raw.max]))
-    except NormlockError:  # an extreme outside a later step's domain: the fit said so
-        ends = np.empty(0)
-    found.append(float16_warning(ends))
+    if not grouped:  # a group's outputs, not its columns, are what a model reads
+        found.append(float16_warning(_normalized_extremes(feature, raw)))
     extra = tuple(w for w in found if w is not None)
     return replace(feature, warnings=(*feature.warnings, *extra)) if extra else feature
+
+
+def _normalized_extremes(feature: FeatureLock, raw: Summary) -> tuple[float, ...]:
+    """The feature's training extremes after its chain: for a one-step affine chain its
+    ``(x - center) / scale`` on the two floats (what the transform computes in float64),
+    else the chain run on them; none where an extreme is outside a later step's domain
+    (the fit said so)."""
+    affine = feature.affine()
+    if affine is not None and affine[1] != 0.0:
+        center, scale = affine
+        return ((raw.min - center) / scale, (raw.max - center) / scale)
+    try:
+        return tuple(feature.apply(np.array([raw.min, raw.max])).tolist())
+    except NormlockError:
+        return ()
 
 
 def _fit_target_array(partial: PartialFit, target: Any) -> FeatureLock:

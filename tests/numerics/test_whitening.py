@@ -236,3 +236,27 @@ def test_a_dask_fit_of_partitions_is_the_local_lock() -> None:
     partitions = dd.from_pandas(pd.DataFrame(frame(x)), npartitions=5)
     spec = group("zca", shrinkage="ledoit-wolf")
     assert nld.fit(partitions, spec, scheduler="threads").fingerprint == local.fingerprint
+
+
+def test_the_scikit_learn_wrapper_names_and_inverts_pca_components() -> None:
+    """In a Pipeline, a pca group's components are the output columns, and
+    inverse_transform takes them back (a truncated pca to its reconstruction)."""
+    from normlock.errors import InputError
+    from normlock.sklearn import NormlockTransformer
+
+    data = pd.DataFrame(correlated(2_000), columns=COLUMNS)
+    spec = {"groups": [{"columns": COLUMNS, "method": "pca", "components": 2}]}
+    wrapper = NormlockTransformer(spec=spec).fit(data)
+    out = wrapper.transform(data)
+    lock = wrapper.lock_
+    # column b (offset 1e6) feeds the group: its raw values are no model input to warn of
+    assert not any("float16" in w for f in lock.features for w in f.warnings)
+    assert list(wrapper.get_feature_names_out()) == list(lock.output_columns)
+    assert out.shape == (2_000, 2) and len(lock.output_columns) == 2
+    back = wrapper.inverse_transform(out)
+    assert np.array_equal(back, lock.inverse_transform(out))
+    reference = PCA(n_components=2, svd_solver="full").fit(data.to_numpy())
+    expected = reference.inverse_transform(reference.transform(data.to_numpy()))
+    assert np.allclose(back, expected, atol=1e-9 * np.abs(expected).max())
+    with pytest.raises(InputError, match="needs the 2 columns the transform returns"):
+        wrapper.inverse_transform(data.to_numpy())

@@ -8,6 +8,9 @@ None.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 
 from normlock.advise.precision import FORMATS
@@ -55,13 +58,13 @@ def id_warning(
     )
 
 
-def float16_warning(extremes: np.ndarray) -> str | None:
+def float16_warning(extremes: Sequence[float]) -> str | None:
     """A warning when the normalized training extremes ``extremes`` overflow float16."""
     top = FORMATS["float16"].max_value
-    finite = extremes[np.isfinite(extremes)]
-    if finite.size == 0 or np.max(np.abs(finite)) <= top:
+    finite = [abs(float(e)) for e in extremes if math.isfinite(e)]
+    if not finite or max(finite) <= top:
         return None
     return (
-        f"normalized values reach {float(np.max(np.abs(finite))):.3g}, beyond float16's "
+        f"normalized values reach {max(finite):.3g}, beyond float16's "
         f"largest {top:g}: a float16 model would read inf; add a log step or a clip before it"
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
+from sklearn.utils.validation import FLOAT_DTYPES, check_array, check_is_fitted, validate_data
 
 from normlock.errors import InputError
 from normlock.fitting import fit
@@ -113,10 +113,23 @@ class NormlockTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         return self.lock_.transform(array)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
-        """Map normalized values back to the input units."""
+        """Map normalized values (the lock's output columns) back to the input units."""
         check_is_fitted(self)
-        array = validate_data(self, X, reset=False, dtype=FLOAT_DTYPES, ensure_all_finite=False)
+        array = check_array(X, dtype=FLOAT_DTYPES, ensure_all_finite=False)
+        outputs = self.lock_.output_columns
+        if array.shape[1] != len(outputs):
+            raise InputError(
+                f"inverse_transform needs the {len(outputs)} columns the transform returns "
+                f"({list(outputs)}), got {array.shape[1]}"
+            )
         return self.lock_.inverse_transform(array)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The names of the transform's columns: the input's, with each pca group's
+        columns replaced by its components."""
+        names = super().get_feature_names_out(input_features)
+        outputs = self.lock_.output_columns
+        return names if outputs == self.lock_.columns else np.asarray(outputs, dtype=object)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
