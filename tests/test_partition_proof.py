@@ -165,3 +165,45 @@ def test_partial_fits_of_any_split_merge_into_the_lock_of_everything(rows: int) 
     assert merged[0].fingerprint == merged[1].fingerprint == whole.fingerprint
     assert merged[0].row_sketch == whole.row_sketch
     assert partials[0].rows == len(bounds[0])  # merging changed neither side
+
+
+def test_a_partial_fit_that_goes_on_changes_no_lock_or_merge_taken_from_it() -> None:
+    """Rows entering a full sample are written in place only while no lock or merge holds
+    it: a lock taken mid-stream keeps the reference of the rows it saw, and partial fits
+    that go on after a merge leave each other as they were (distinct rows: repeats take
+    the path that copies)."""
+    from normlock.fitting import lock_from
+    from normlock.partial import PartialFit
+    from normlock.spec import load_spec
+
+    values = np.random.default_rng(8).normal(size=(300_000, 3))
+    table = pd.DataFrame(values, columns=["a", "b", "c"])
+    entries = {"a": "standard", "b": "minmax", "c": "robust"}
+    spec = load_spec(entries, None)
+
+    def filled() -> PartialFit:
+        partial = PartialFit(spec)
+        for part in np.array_split(np.arange(150_000), 3):
+            partial.update(table.iloc[part])  # the sample fills, then takes rows in place
+        return partial
+
+    def features(data: pd.DataFrame) -> list:
+        return nl.fit(data, entries).to_document()["features"]
+
+    partial = filled()
+    mid = lock_from(partial, sources=["DataFrame"])
+    partial.update(table.iloc[150_000:])
+    assert mid.to_document()["features"] == features(table.iloc[:150_000])
+    assert lock_from(partial, sources=["x"]).fingerprint == nl.fit(table, entries).fingerprint
+
+    left, right = filled(), PartialFit(spec)
+    right.update(table.iloc[150_000:150_001])
+    merged = left.merge(right)
+    left.update(table.iloc[200_000:])
+    merged.update(table.iloc[150_001:200_000])
+    assert lock_from(merged, sources=["x"]).to_document()["features"] == features(
+        table.iloc[:200_000]
+    )
+    assert lock_from(left, sources=["x"]).to_document()["features"] == features(
+        pd.concat([table.iloc[:150_000], table.iloc[200_000:]])
+    )

@@ -279,7 +279,8 @@ class PartialFit:
         self.passthrough: tuple[str, ...] = ()
         self.rows = 0
         self.row_sketch = RowSketch()
-        self.sample = HashSample.empty(0)
+        self._sample = HashSample.empty(0)
+        self._sample_given = False  # handed out: new rows go to new arrays
         self._features = _Group([], exact_limit)
         self._target = _Group([], exact_limit)
         self._groups: GroupPass | None = None  # co-moments, only for a spec with groups
@@ -314,7 +315,7 @@ class PartialFit:
         if self.target is not None:
             target = resolve_single(self.target, self.target_spec)
             self._target = _Group([new_state(target, self.exact_limit)], self.exact_limit)
-        self.sample = HashSample.empty(
+        self._sample = HashSample.empty(
             len(states) + len(self._target.states), len(self._target.states)
         )
 
@@ -335,7 +336,7 @@ class PartialFit:
         block = _block(read, [s.spec.name for s in states])
         columns = block if isinstance(block, list) else [block[:, j] for j in range(block.shape[1])]
         sketch_cut = self.row_sketch.cut(read.rows) << (64 - HASH_BITS)
-        sample_cut = self.sample.cut(read.rows)
+        sample_cut = self._sample.cut(read.rows)
         found = self._features.moments.update(block, hash_below=max(sketch_cut, sample_cut))
         self._features.fold(columns, origin)
         if self._groups is not None:
@@ -351,12 +352,24 @@ class PartialFit:
         sort_pairs(hashes, rows)  # one sort serves the sketch and the sample
         self._update_sketch(hashes[: _below(hashes, sketch_cut)], columns, sketch_cut)
         taken = _below(hashes, sample_cut)
-        sampled = self.sample.update(hashes[:taken], rows[:taken], block, carried, sample_cut)
+        reuse = not self._sample_given  # no one else holds the sample: update it in place
+        before = self._sample
+        sampled = before.update(
+            hashes[:taken], rows[:taken], block, carried, sample_cut, reuse=reuse
+        )
         while sampled is None:  # too few distinct rows below the cut: every row's hash
             every = wide_row_hashes(columns)
             order = np.argsort(every)
-            sampled = self.sample.update(every[order], order, block, carried, 2**64)
-        self.sample = sampled
+            sampled = before.update(every[order], order, block, carried, 2**64, reuse=reuse)
+        if sampled is not before:  # its arrays are this fit's own now
+            self._sample, self._sample_given = sampled, False
+
+    @property
+    def sample(self) -> HashSample:
+        """The row sample of the rows so far (its arrays are not written to afterwards:
+        the next update keeps its rows in new ones)."""
+        self._sample_given = True
+        return self._sample
 
     def merge(self, other: PartialFit) -> PartialFit:
         """The partial fit of the rows of both; neither changes."""
@@ -377,7 +390,8 @@ class PartialFit:
         if self._groups is not None and other._groups is not None:
             merged._groups = self._groups.merge(other._groups)
         merged.row_sketch = self.row_sketch.merge(other.row_sketch)
-        merged.sample = self.sample.merge(other.sample)
+        merged._sample = self.sample.merge(other.sample)  # may be either's own arrays
+        merged._sample_given = True
         return merged
 
     def first_stage(self, j: int, raw: np.ndarray, origin: Origin = NO_ORIGIN) -> np.ndarray:

@@ -53,7 +53,8 @@ def likely_cut(rows: int, k: int) -> int:
 
 @dataclass(frozen=True, eq=False)
 class HashSample:
-    """The distinct rows of smallest hash, with their counts. Immutable.
+    """The distinct rows of smallest hash, with their counts. Immutable (but for an
+    :meth:`update` told that its caller gives the sample up).
 
     The kept rows are a set: they are stored in no particular order (a first chunk's in
     the order of its rows, so that gathering them reads memory in order), and two
@@ -126,12 +127,17 @@ class HashSample:
         block: np.ndarray | Sequence[np.ndarray],
         carried: Sequence[np.ndarray],
         cut: int,
+        *,
+        reuse: bool = False,
     ) -> HashSample | None:
         """The sample that also covers a chunk (``block``: a 2-D array or a list of
         columns, hashed; ``carried``: its carried columns), given the hashes of its rows
         below ``cut`` (from :meth:`cut`), in ascending order, and those ``rows``; None in
         the rare case that these do not settle it (many repeated rows), when the caller
-        must pass every row's hash (``cut = 2**64``)."""
+        must pass every row's hash (``cut = 2**64``). ``reuse``: the caller gives this
+        sample up (nothing reads it again), so that rows entering a full sample are
+        written into its arrays instead of a copy of them; it is unchanged when None is
+        returned."""
         bits = [np.asarray(c[rows], np.float64) for c in carried]
         order, starts = self._grouped(hashes, bits, ascending=True)
         settled = cut >= _ALL or (self.saturated and cut > self.largest)
@@ -153,7 +159,7 @@ class HashSample:
         values = gather_rows(block, picked, spare=len(carried))
         for j, column in enumerate(carried):
             values[:, values.shape[1] - len(carried) + j] = column[picked]
-        return self._with(kept[by_row], counts[by_row], values)
+        return self._with(kept[by_row], counts[by_row], values, reuse)
 
     def merge(self, other: HashSample) -> HashSample:
         """A sample of the rows of both; neither argument changes."""
@@ -164,7 +170,9 @@ class HashSample:
             )
         return self._with(other.hashes, other.counts, other.values)
 
-    def _with(self, hashes: np.ndarray, counts: np.ndarray, values: np.ndarray) -> HashSample:
+    def _with(
+        self, hashes: np.ndarray, counts: np.ndarray, values: np.ndarray, reuse: bool = False
+    ) -> HashSample:
         if self.saturated:  # rows above the largest kept hash cannot enter
             below = hashes <= self.largest
             if not below.all():
@@ -197,11 +205,8 @@ class HashSample:
         evicted = np.ones(ours, bool)
         evicted[chosen[chosen < ours]] = False
         places = np.flatnonzero(evicted)
-        kept_hashes, kept_counts, kept_values = (
-            self.hashes.copy(),
-            self.counts.copy(),
-            self.values.copy(),
-        )
+        kept = (self.hashes, self.counts, self.values)
+        kept_hashes, kept_counts, kept_values = kept if reuse else (a.copy() for a in kept)
         kept_hashes[places], kept_counts[places] = hashes[entering], counts[entering]
         kept_values[places] = values[entering]
         return HashSample(k, kept_hashes, kept_counts, kept_values, self.carried)
